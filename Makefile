@@ -1,0 +1,38 @@
+# Everything runs from a local virtualenv built from the lock files.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint bench run lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check kit_py tests bench
+	$(BIN)/mypy kit_py
+
+bench: install
+	$(BIN)/python bench/run.py
+
+run: install
+	$(BIN)/kit $(ARGS)
+
+# Re-resolve the locks from pyproject.toml (needs the package registry).
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q -e . setuptools wheel
+	.lockvenv/bin/pip freeze --exclude-editable | sed '1i # Runtime dependencies, pinned. Regenerate with make lock.' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,157 @@
+"""`kit` command line: flags, stdin handling, and the choice between print mode and the REPL.
+
+`kit [PROMPT]` is the default command; a first word naming a subcommand (see SUBCOMMANDS) runs it
+instead. Everything heavy is imported lazily so `--version` and `--help` stay instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from kit_py import __version__
+from kit_py.errors import ExitCode, KitError
+
+SUBCOMMANDS = ("sessions",)
+EPILOG = (
+    "Subcommands: kit sessions [--all] lists saved sessions. "
+    "Environment: KIT_MODEL, KIT_API_BASE, KIT_API_KEY, KIT_HOME (sessions root, default ~/.kit), "
+    "KIT_CONFIG_DIR (config and preferences)."
+)
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"kit {__version__}")
+        raise typer.Exit()
+
+
+@app.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+def chat(
+    prompt: Annotated[
+        list[str] | None, typer.Argument(help="Prompt words; '-' reads the prompt from stdin. Omit for the REPL.")
+    ] = None,
+    print_mode: Annotated[bool, typer.Option("-p", "--print", help="Answer once and exit (print mode).")] = False,
+    model: Annotated[
+        str | None, typer.Option("-m", "--model", envvar="KIT_MODEL", help="Any litellm model string.")
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", envvar="KIT_API_BASE", help="Base URL of the provider API.")
+    ] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="KIT_API_KEY", help="API key.")] = None,
+    system_prompt: Annotated[
+        str | None, typer.Option("--system-prompt", help="System prompt text, or @file to read it.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap on answer tokens.")] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, max=2.0)] = None,
+    thinking_level: Annotated[
+        str | None, typer.Option("--thinking-level", help="off|minimal|low|medium|high")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds before giving up.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object with answer, usage, messages.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the final text.")] = False,
+    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Ignore piped stdin.")] = False,
+    continue_: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the most recent session of this directory.")
+    ] = False,
+    session_ref: Annotated[
+        str | None, typer.Option("-s", "--session", help="Open a session by path or id prefix.")
+    ] = None,
+    no_session: Annotated[bool, typer.Option("--no-session", help="Keep everything in memory; write nothing.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show litellm's logs and tracebacks.")] = False,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = None,
+) -> None:
+    """Chat with any LLM from the terminal; every conversation is a branchable session tree."""
+    from kit_py.run import RunOptions, run
+
+    options = RunOptions(
+        words=list(prompt or []),
+        print_mode=print_mode,
+        cli_settings={
+            "model": model,
+            "api_base": api_base,
+            "api_key": api_key,
+            "system_prompt": system_prompt,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "thinking_level": thinking_level,
+            "timeout": timeout,
+        },
+        json_output=json_output,
+        quiet=quiet,
+        no_stdin=no_stdin,
+        continue_recent=continue_,
+        session_ref=session_ref,
+        no_session=no_session,
+        debug=debug,
+    )
+    raise typer.Exit(run(options))
+
+
+sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+@sessions_app.command("sessions", context_settings={"help_option_names": ["-h", "--help"]})
+def sessions(
+    all_dirs: Annotated[bool, typer.Option("--all", help="List sessions of every directory.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per session.")] = False,
+) -> None:
+    """List saved sessions of this directory, newest first."""
+    from kit_py.session_commands import list_sessions_command
+
+    raise typer.Exit(list_sessions_command(all_dirs=all_dirs, json_output=json_output))
+
+
+def _report(error: KitError, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    print(f"kit: error: {error.message}", file=sys.stderr)
+    return int(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--version"], ["-V"]):
+        print(f"kit {__version__}")  # fast path: no typer, no rich
+        return
+    debug = "--debug" in args
+    command: Any = sessions_app if args and args[0] in SUBCOMMANDS else app
+    try:
+        code = command(args=args[1:] if command is sessions_app else args, prog_name="kit", standalone_mode=False)
+    except KitError as error:
+        code = _report(error, debug)
+    except KeyboardInterrupt:
+        print("kit: interrupted", file=sys.stderr)
+        code = int(ExitCode.INTERRUPTED)
+    except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
+        import click
+
+        if isinstance(error, click.exceptions.Exit):
+            code = error.exit_code
+        elif isinstance(error, click.ClickException):
+            error.show()
+            code = int(ExitCode.USAGE)
+        elif isinstance(error, click.exceptions.Abort):
+            code = int(ExitCode.INTERRUPTED)
+        else:
+            if debug:
+                raise
+            print(f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+                  file=sys.stderr)
+            code = int(ExitCode.ERROR)
+    from kit_py.oneshot import hard_exit
+
+    hard_exit(int(code or 0))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

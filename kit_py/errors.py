@@ -1,0 +1,92 @@
+"""Errors a user can meet, each with a one-line message and its own exit code.
+
+Kept free of heavy imports: the CLI maps these to exit codes without loading litellm.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Distinct process exit codes, so scripts can tell failures apart."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    MISSING_API_KEY = 3
+    AUTH = 4
+    MODEL_NOT_FOUND = 5
+    CONNECTION = 6
+    RATE_LIMITED = 7
+    PROVIDER = 8
+    TIMEOUT = 9
+    INCOMPLETE = 10
+    CONTEXT_OVERFLOW = 11
+    SESSION = 12
+    TOOL = 13
+    INTERRUPTED = 130
+
+
+class KitError(Exception):
+    """Base of every error kit reports to a user instead of a traceback."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(KitError):
+    exit_code = ExitCode.USAGE
+
+
+class SessionError(KitError):
+    exit_code = ExitCode.SESSION
+
+
+class AgentError(KitError):
+    """A turn with the model failed; nothing of the failed turn is kept as context."""
+
+
+class MissingAPIKeyError(AgentError):
+    exit_code = ExitCode.MISSING_API_KEY
+
+
+class AuthError(AgentError):
+    exit_code = ExitCode.AUTH
+
+
+class ModelNotFoundError(AgentError):
+    exit_code = ExitCode.MODEL_NOT_FOUND
+
+
+class ConnectionFailedError(AgentError):
+    exit_code = ExitCode.CONNECTION
+
+
+class RateLimitError(AgentError):
+    exit_code = ExitCode.RATE_LIMITED
+
+
+class ProviderError(AgentError):
+    exit_code = ExitCode.PROVIDER
+
+
+class RequestTimeoutError(AgentError):
+    exit_code = ExitCode.TIMEOUT
+
+
+class IncompleteResponseError(AgentError):
+    """The stream ended before the model finished; what arrived is kept and shown."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+class ContextOverflowError(AgentError):
+    exit_code = ExitCode.CONTEXT_OVERFLOW
+
+
+class ToolError(AgentError):
+    exit_code = ExitCode.TOOL

@@ -1,0 +1,482 @@
+"""The only module that talks to litellm: streaming, tool-call assembly, usage, cost and error mapping.
+
+litellm costs ~2-3 s to import, so it is imported lazily (and can be warmed up in a background thread
+while the user types). Knows nothing of files or terminals: it takes messages in kit's part format and
+returns the assembled assistant parts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kit_py import errors
+
+THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
+FINISH_TO_STOP_REASON = {"stop": "stop", "length": "length", "tool_calls": "tool_use", "function_call": "tool_use"}
+RETRYABLE = (errors.RateLimitError, errors.ProviderError, errors.ConnectionFailedError)
+
+_litellm: Any = None
+_import_lock = threading.Lock()
+
+
+def _quiet_litellm_loggers() -> None:
+    import logging
+
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def load_litellm(debug: bool = False) -> Any:
+    """Import litellm once, configured for an offline-friendly, silent CLI."""
+    global _litellm
+    with _import_lock:
+        if _litellm is None:
+            # Without this litellm fetches a price list from the internet at import ("1" does not work).
+            os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.drop_params = True
+            litellm.telemetry = False
+            if not debug:
+                _quiet_litellm_loggers()
+            _litellm = litellm
+        if debug:
+            _litellm._turn_on_debug()
+        return _litellm
+
+
+def warm_up() -> threading.Thread:
+    """Import litellm in the background so the first turn does not pay for it."""
+    thread = threading.Thread(target=load_litellm, name="litellm-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    """JSON-encoded arguments, exactly as the model produced them."""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass
+class LLMRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    """Messages already in OpenAI chat format (see `to_llm_messages`)."""
+    api_base: str | None = None
+    api_key: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    thinking_level: str = "off"
+    tools: list[dict[str, Any]] | None = None
+    timeout: float = 600.0
+    max_retries: int = 3
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Other litellm options, passed through untouched (library users)."""
+
+
+@dataclass
+class LLMResponse:
+    """One assistant step, assembled from the stream."""
+
+    model: str
+    provider: str
+    text: str = ""
+    reasoning: str = ""
+    reasoning_signature: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    stop_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+
+    def parts(self) -> list[dict[str, Any]]:
+        """The step as session parts: reasoning, then text, then tool calls."""
+        parts: list[dict[str, Any]] = []
+        if self.reasoning:
+            data: dict[str, Any] = {"thinking": self.reasoning}
+            if self.reasoning_signature:
+                data["signature"] = self.reasoning_signature
+            parts.append({"type": "reasoning", "data": data})
+        if self.text:
+            parts.append({"type": "text", "data": {"text": self.text}})
+        for call in self.tool_calls:
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "data": {"id": call.id, "name": call.name, "input": call.arguments, "finished": True},
+                }
+            )
+        return parts
+
+
+@dataclass
+class StreamEvent:
+    """What the caller sees while a step streams: `text_delta`, `reasoning_delta`, `tool_call`, `retry`."""
+
+    type: str
+    text: str = ""
+    tool_call: ToolCall | None = None
+
+
+class StreamBroken(errors.KitError):
+    """Raised with whatever arrived when a stream ends early (dropped, failed or interrupted)."""
+
+    def __init__(self, cause: errors.KitError | KeyboardInterrupt, partial: LLMResponse) -> None:
+        message = cause.message if isinstance(cause, errors.KitError) else "interrupted"
+        super().__init__(message)
+        self.cause = cause
+        self.partial = partial
+        self.exit_code = (
+            cause.exit_code if isinstance(cause, errors.KitError) else errors.ExitCode.INTERRUPTED
+        )
+
+
+def provider_of(model: str) -> str:
+    """Provider prefix of a litellm model string, without importing litellm for the common form."""
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def check_model(model: str, api_key: str | None, api_base: str | None) -> None:
+    """Fail before any network call when the model is unknown or its API key is missing."""
+    litellm = load_litellm()
+    try:
+        litellm.get_llm_provider(model)
+    except Exception as exc:
+        raise errors.ModelNotFoundError(
+            f"unknown model {model!r}: use a litellm model string such as openai/gpt-4o or "
+            "anthropic/claude-sonnet-4-5"
+        ) from exc
+    if api_key or api_base:
+        return
+    env = litellm.validate_environment(model)
+    missing = [k for k in env.get("missing_keys", []) if k.endswith(("_KEY", "_TOKEN"))]
+    if missing:
+        raise errors.MissingAPIKeyError(
+            f"no API key for {provider_of(model)}: set {' or '.join(missing)} (or pass --api-key)"
+        )
+
+
+def model_limits(model: str) -> tuple[int | None, int | None]:
+    """(context window, max output tokens) from litellm's bundled model info, or None when unknown."""
+    litellm = load_litellm()
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        return None, None
+    window = info.get("max_input_tokens") or info.get("max_tokens")
+    return window, info.get("max_output_tokens")
+
+
+def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "model": req.model,
+        "messages": req.messages,
+        "stream": stream,
+        "timeout": req.timeout,
+        "num_retries": 0,  # kit retries itself, with visible backoff and Retry-After support
+    }
+    if stream:
+        kwargs["stream_options"] = {"include_usage": True}
+    if req.api_base:
+        kwargs["api_base"] = req.api_base
+    # OpenAI-compatible local servers usually need no key, but the client insists on one.
+    api_key = req.api_key or ("sk-no-key" if req.api_base and req.model.startswith("openai/") else None)
+    if api_key:
+        kwargs["api_key"] = api_key
+    if req.max_tokens is not None:
+        kwargs["max_tokens"] = req.max_tokens
+    if req.temperature is not None:
+        kwargs["temperature"] = req.temperature
+    if req.thinking_level in THINKING_TO_EFFORT:
+        kwargs["reasoning_effort"] = THINKING_TO_EFFORT[req.thinking_level]
+    if req.tools:
+        kwargs["tools"] = req.tools
+    kwargs.update(req.extra)
+    return kwargs
+
+
+def _first_line(text: str) -> str:
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line[:300]
+
+
+def _provider_message(exc: Exception) -> str:
+    """The provider's own words, without litellm's 'litellm.XError: OpenAIException - ' prefixes."""
+    text = _first_line(getattr(exc, "message", None) or str(exc))
+    for sep in ("Exception - ", "Error: "):
+        if sep in text:
+            text = text.split(sep, 1)[1]
+    import json
+
+    try:
+        body = json.loads(text)
+        text = body.get("error", {}).get("message", text) if isinstance(body, dict) else text
+    except (ValueError, AttributeError):
+        pass
+    return text
+
+
+def map_error(exc: Exception, model: str, api_base: str | None) -> errors.KitError:
+    """Turn a litellm/httpx exception into a kit error with a one-line, actionable message."""
+    litellm = load_litellm()
+    where = api_base or provider_of(model)
+    detail = _provider_message(exc)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, litellm.ContextWindowExceededError):
+        return errors.ContextOverflowError(f"context too long for {model}: {detail}")
+    if isinstance(exc, litellm.AuthenticationError) or status == 401:
+        return errors.AuthError(f"authentication failed at {where} (401): check your API key. {detail}")
+    if isinstance(exc, litellm.PermissionDeniedError) or status == 403:
+        return errors.AuthError(f"access denied at {where} (403): {detail}")
+    if isinstance(exc, litellm.NotFoundError) or status == 404:
+        return errors.ModelNotFoundError(f"model {model!r} not found at {where} (404): {detail}")
+    if isinstance(exc, litellm.RateLimitError) or status == 429:
+        return errors.RateLimitError(f"rate limited by {where} (429): {detail}")
+    if isinstance(exc, litellm.Timeout):
+        return errors.RequestTimeoutError(f"request to {where} timed out")
+    if isinstance(exc, litellm.APIConnectionError) and status is None or status == 500 and _refused(exc):
+        return errors.ConnectionFailedError(f"cannot connect to {where}: {detail}")
+    if isinstance(exc, litellm.BadRequestError) and "LLM Provider NOT provided" in str(exc):
+        return errors.ModelNotFoundError(f"unknown model {model!r}: use a litellm model string like openai/gpt-4o")
+    if status is not None and status >= 500:
+        return errors.ProviderError(f"{where} failed with {status}: {detail}")
+    if status is not None:
+        return errors.ProviderError(f"{where} rejected the request ({status}): {detail}")
+    return errors.ProviderError(f"{where}: {detail}")
+
+
+def _refused(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "connection refused" in text or "connecterror" in text or "connection error" in text
+
+
+def _retry_delay(exc: Exception, attempt: int) -> float:
+    """Honour Retry-After when the server sends it; otherwise exponential backoff (1, 2, 4 s ...)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), 60.0)
+        except ValueError:
+            pass
+    base = float(os.environ.get("KIT_RETRY_BASE_DELAY", "1.0"))
+    return base * (2**attempt)
+
+
+class _Assembler:
+    """Collects stream deltas into complete parts; tool-call arguments arrive in pieces keyed by index."""
+
+    def __init__(self, response: LLMResponse, on_event: Callable[[StreamEvent], None]) -> None:
+        self.response = response
+        self.on_event = on_event
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish_reason: str | None = None
+        self.text_parts: list[str] = []
+        self.reasoning_parts: list[str] = []
+
+    def feed(self, chunk: Any) -> None:
+        usage = getattr(chunk, "usage", None)
+        if usage:
+            self._take_usage(usage)
+        for choice in getattr(chunk, "choices", None) or []:
+            delta = getattr(choice, "delta", None)
+            if delta is not None:
+                self._take_delta(delta)
+            if getattr(choice, "finish_reason", None):
+                self.finish_reason = choice.finish_reason
+
+    def _take_delta(self, delta: Any) -> None:
+        reasoning = getattr(delta, "reasoning_content", None)
+        if reasoning:
+            self.reasoning_parts.append(reasoning)
+            self.on_event(StreamEvent("reasoning_delta", reasoning))
+        for block in getattr(delta, "thinking_blocks", None) or []:
+            signature = block.get("signature") if isinstance(block, dict) else None
+            if signature:
+                self.response.reasoning_signature = signature
+        content = getattr(delta, "content", None)
+        if content:
+            self.text_parts.append(content)
+            self.on_event(StreamEvent("text_delta", content))
+        for tc in getattr(delta, "tool_calls", None) or []:
+            index = getattr(tc, "index", None)
+            slot = self.calls.setdefault(index if index is not None else len(self.calls), {
+                "id": "", "name": "", "arguments": ""
+            })
+            if getattr(tc, "id", None):
+                slot["id"] = tc.id
+            function = getattr(tc, "function", None)
+            if function is not None:
+                if getattr(function, "name", None):
+                    slot["name"] = function.name
+                if getattr(function, "arguments", None):
+                    slot["arguments"] += function.arguments
+
+    def _take_usage(self, usage: Any) -> None:
+        u = self.response.usage
+        u.input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        u.output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        details = getattr(usage, "prompt_tokens_details", None)
+        u.cache_read_tokens = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
+        u.cache_creation_tokens = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
+
+    def finish(self) -> None:
+        r = self.response
+        r.text = "".join(self.text_parts)
+        r.reasoning = "".join(self.reasoning_parts)
+        r.tool_calls = [
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
+            for i, c in sorted(self.calls.items())
+        ]
+        if self.finish_reason:
+            r.stop_reason = FINISH_TO_STOP_REASON.get(self.finish_reason, self.finish_reason)
+        if r.tool_calls and r.stop_reason == "stop":
+            r.stop_reason = "tool_use"
+
+
+def _cost(litellm: Any, model: str, usage: Usage) -> float | None:
+    if not usage.total_tokens:
+        return None
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens
+        )
+    except Exception:
+        return None  # unknown price: say nothing rather than a wrong 0.0
+    total = float(prompt_cost) + float(completion_cost)
+    return total if total > 0 else None
+
+
+def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) -> LLMResponse:
+    """Stream one assistant step, retrying rate limits and server errors that happen before any output.
+
+    Raises a `KitError` when nothing usable arrived, or `StreamBroken` carrying the partial step when
+    the stream failed, was dropped without a finish reason, or was interrupted with Ctrl-C.
+    """
+    litellm = load_litellm()
+    attempt = 0
+    while True:
+        response = LLMResponse(model=req.model, provider=provider_of(req.model))
+        assembler = _Assembler(response, on_event)
+        received = False
+        try:
+            for chunk in litellm.completion(**_completion_kwargs(req, stream=True)):
+                received = True
+                assembler.feed(chunk)
+        except KeyboardInterrupt as exc:
+            assembler.finish()
+            response.stop_reason = "aborted"
+            raise StreamBroken(exc, response) from None
+        except Exception as exc:
+            error = map_error(exc, req.model, req.api_base)
+            if not received and isinstance(error, RETRYABLE) and attempt < req.max_retries:
+                delay = _retry_delay(exc, attempt)
+                on_event(StreamEvent("retry", f"{error.message}; retrying in {delay:.1f}s"))
+                time.sleep(delay)
+                attempt += 1
+                continue
+            if not received:
+                raise error from None
+            assembler.finish()
+            response.stop_reason = "error"
+            raise StreamBroken(errors.IncompleteResponseError(f"stream failed: {error.message}"), response) from None
+        assembler.finish()
+        response.usage.cost_usd = _cost(litellm, req.model, response.usage)
+        if assembler.finish_reason is None:
+            # litellm can end a dropped stream without raising: no finish reason means it was cut off.
+            response.stop_reason = "error"
+            raise StreamBroken(
+                errors.IncompleteResponseError("the stream ended before the answer finished (incomplete)"),
+                response,
+            )
+        return response
+
+
+def complete_text(req: LLMRequest) -> tuple[str, Usage]:
+    """A non-streaming request returning only the text (summaries, structured output)."""
+    litellm = load_litellm()
+    try:
+        result = litellm.completion(**_completion_kwargs(req, stream=False))
+    except Exception as exc:
+        raise map_error(exc, req.model, req.api_base) from None
+    usage = Usage()
+    raw = getattr(result, "usage", None)
+    if raw:
+        usage.input_tokens = int(getattr(raw, "prompt_tokens", 0) or 0)
+        usage.output_tokens = int(getattr(raw, "completion_tokens", 0) or 0)
+    usage.cost_usd = _cost(litellm, req.model, usage)
+    return result.choices[0].message.content or "", usage
+
+
+def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -> list[dict[str, Any]]:
+    """Convert kit messages (role + parts) into OpenAI chat messages, which litellm translates per provider."""
+    out: list[dict[str, Any]] = []
+    if system_prompt:
+        out.append({"role": "system", "content": system_prompt})
+    for message in messages:
+        role = message.get("role")
+        parts = message.get("parts") or []
+        if role == "tool":
+            for part in parts:
+                if part.get("type") == "tool_result":
+                    data = part.get("data", {})
+                    out.append({
+                        "role": "tool",
+                        "tool_call_id": data.get("tool_call_id", ""),
+                        "content": data.get("content", ""),
+                    })
+            continue
+        texts = [p["data"].get("text", "") for p in parts if p.get("type") == "text"]
+        images = [p["data"] for p in parts if p.get("type") == "image"]
+        if role == "assistant":
+            entry: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
+            calls = [p["data"] for p in parts if p.get("type") == "tool_call"]
+            if calls:
+                entry["tool_calls"] = [
+                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["input"]}}
+                    for c in calls
+                ]
+            if entry["content"] is None and not calls:
+                entry["content"] = ""
+            out.append(entry)
+        elif images:
+            content: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
+            content += [
+                {"type": "image_url", "image_url": {"url": f"data:{i['media_type']};base64,{i['data']}"}}
+                for i in images
+            ]
+            out.append({"role": role, "content": content})
+        else:
+            out.append({"role": role, "content": "".join(texts)})
+    return out

@@ -1,0 +1,90 @@
+"""Glue between parsed flags and the engine: settings, prompt, session choice, then print mode or REPL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kit_py.errors import UsageError
+
+
+@dataclass
+class RunOptions:
+    words: list[str]
+    print_mode: bool = False
+    cli_settings: dict[str, Any] = field(default_factory=dict)
+    json_output: bool = False
+    quiet: bool = False
+    no_stdin: bool = False
+    continue_recent: bool = False
+    session_ref: str | None = None
+    no_session: bool = False
+    debug: bool = False
+
+
+def open_session(options: RunOptions, cwd: str) -> Any:
+    """The session this run appends to: continued, opened by reference, in memory, or new (created lazily)."""
+    from kit_py.config import kit_home
+    from kit_py.session import SessionManager, catalog
+
+    chosen = sum([options.continue_recent, options.session_ref is not None, options.no_session])
+    if chosen > 1:
+        raise UsageError("use only one of --continue, --session and --no-session")
+    if options.no_session:
+        return SessionManager.create(None, cwd)
+    root = kit_home()
+    if options.session_ref is not None:
+        path = catalog.find_session(options.session_ref, root=root, cwd=cwd)
+        return _open_reporting_warnings(path)
+    if options.continue_recent:
+        recent = catalog.most_recent(cwd, root=root)
+        if recent is not None:
+            return _open_reporting_warnings(recent)
+        print("kit: no earlier session in this directory; starting a new one", file=sys.stderr)
+    return SessionManager.create(catalog.sessions_dir_for(cwd, root=root), cwd)
+
+
+def _open_reporting_warnings(path: Path) -> Any:
+    from kit_py.session import SessionManager
+
+    manager = SessionManager.open(Path(path))
+    for warning in manager.warnings:
+        print(f"kit: warning: {warning}", file=sys.stderr)
+    return manager
+
+
+def run(options: RunOptions) -> int:
+    """Decide between print mode and the REPL and run it; returns the exit code."""
+    from kit_py.config import read_system_prompt, resolve_settings
+
+    cli = dict(options.cli_settings)
+    cli["system_prompt"] = read_system_prompt(cli.get("system_prompt"))
+    settings = resolve_settings(cli)
+    stdin_text = None if options.no_stdin else _stdin_if_piped()
+    interactive = not options.words and stdin_text is None and not options.print_mode and sys.stdin.isatty()
+    cwd = os.getcwd()
+    if interactive:
+        from kit_py.repl import run_repl
+
+        return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug)
+    from kit_py.prompt_input import compose_prompt
+
+    prompt = compose_prompt(options.words, stdin_text)
+    session = open_session(options, cwd)
+    from kit_py import agent, llm
+    from kit_py.oneshot import OutputMode, run_oneshot
+
+    agent.apply_session_model(settings, session)
+    llm.load_litellm(debug=options.debug)
+    llm.check_model(settings.model, settings.api_key, settings.api_base)
+    mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
+    return run_oneshot(session, settings, prompt, mode)
+
+
+def _stdin_if_piped() -> str | None:
+    from kit_py.prompt_input import read_piped_stdin
+
+    return read_piped_stdin()
