@@ -235,8 +235,9 @@ def _budget_cut(items: list[dict], keep_recent: int) -> int | None:
 
     Walk back from the end until `keep_recent` is reached at item i. If the turn holding i fits
     within keep_recent on its own, keep it whole (cut at its user message: the kept part grows to
-    at most 2 x keep_recent, well under the threshold). Otherwise the turn is oversized and is split
-    at the first assistant message at or after i.
+    at most 2 x keep_recent, well under the threshold). Otherwise the turn is oversized: cut at the
+    first non-tool message at or after i (an assistant message splits the turn; keeping a little less
+    than keep_recent beats keeping a huge tool result), or failing that the last one before i.
     """
     sizes = [estimate_tokens(e) for e in items]
     total = 0
