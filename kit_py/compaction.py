@@ -1,0 +1,612 @@
+"""Compaction planning: token estimates, budgets, cut points, file tracking and summary prompts.
+
+Everything here is pure: it works on session entries in their wire form (plain dicts, DESIGN.md §3)
+and returns plain data. The caller (agent / REPL) sends the requests built here through llm.py and
+appends the resulting `compaction` entry to the store; nothing is deleted (DESIGN.md §5).
+
+Flow::
+
+    budget = compute_budget(window, max_output)
+    if should_compact(estimate_context_tokens(context), budget):
+        plan = plan_compaction(path, budget)
+        requests = summary_requests(plan, focus)          # 1 or 2 chat requests
+        summary = combine_summaries(plan, history_text, prefix_text)
+        read, modified = collect_file_ops(plan.summarized_messages, plan.previous_compaction)
+        summary = finalize_summary(summary, read, modified)
+        entry = compaction_entry_fields(plan, summary, estimate_tokens_after(plan, summary), read, modified)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# Providers bill images by pixel size, not by encoded bytes: Anthropic charges about w*h/750 tokens
+# (images are downscaled to ~1.15 MP, so at most ~1600), OpenAI's high-detail tiles come to 765-1105
+# for common sizes. bytes/4 of the base64 data would count a 500 KB screenshot as ~170k tokens and
+# trigger absurd compactions, so an image counts as a fixed typical cost instead.
+IMAGE_TOKENS = 1200
+
+# Used when the model's context window is unknown: the common size of current hosted models, so an
+# unknown model still gets auto-compaction rather than none (a provider overflow error still triggers
+# compact-then-retry for smaller ones).
+FALLBACK_CONTEXT_WINDOW = 128_000
+DEFAULT_RESERVE = 16_384
+UNKNOWN_WINDOW_KEEP_RECENT = 20_000
+MIN_KEEP_RECENT = 2_000
+
+TOOL_OUTPUT_LIMIT = 2000
+
+# Assistant messages that ended this way carry no trustworthy usage (and are not replayed).
+_FAILED_STOP_REASONS = frozenset({"aborted", "error"})
+
+_READ_TOOLS = frozenset({"read", "grep", "ls"})
+_MODIFY_TOOLS = frozenset({"write", "edit"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Token estimates
+
+
+def _nbytes(text: Any) -> int:
+    return len(text.encode("utf-8")) if isinstance(text, str) else 0
+
+
+def estimate_tokens(message: dict) -> int:
+    """Estimate one context entry's tokens as UTF-8 bytes/4 (rounded up); images count IMAGE_TOKENS.
+
+    Accepts `message` entries and the entries that stand in for messages in the context:
+    `compaction` and `branch_summary` (their summary text). Anything else counts 0.
+    """
+    kind = message.get("type")
+    if kind in ("compaction", "branch_summary"):
+        return math.ceil(_nbytes(message.get("summary")) / 4)
+    if kind != "message":
+        return 0
+    nbytes = 0
+    images = 0
+    for part in message.get("parts") or ():
+        data = part.get("data") or {}
+        ptype = part.get("type")
+        if ptype == "text":
+            nbytes += _nbytes(data.get("text"))
+        elif ptype == "reasoning":
+            nbytes += _nbytes(data.get("thinking"))
+        elif ptype == "tool_call":
+            nbytes += _nbytes(data.get("name")) + _nbytes(data.get("input"))
+        elif ptype == "tool_result":
+            nbytes += _nbytes(data.get("content"))
+        elif ptype == "image":
+            images += 1
+    return math.ceil(nbytes / 4) + images * IMAGE_TOKENS
+
+
+def _usage_tokens(usage: Any) -> int:
+    """input + output of a kit_py usage dict; input_tokens is the whole prompt, cached part included."""
+    if not isinstance(usage, dict):
+        return 0
+    total = 0
+    for key in ("input_tokens", "output_tokens"):
+        value = usage.get(key)
+        if isinstance(value, int | float):
+            total += int(value)
+    return total
+
+
+def _is_assistant(entry: dict) -> bool:
+    return entry.get("type") == "message" and entry.get("role") == "assistant"
+
+
+def estimate_context_tokens(messages: list[dict], last_usage: dict | None = None) -> int:
+    """Tokens the context occupies, preferring what the provider reported (pi's approach).
+
+    The last assistant message that did not fail covers everything up to and including itself with
+    its `usage` (input + output); entries after it are estimated. `last_usage`, when given, is used
+    as that message's usage (for callers whose dicts lack the field). Usage recorded before a
+    `compaction` entry in `messages` described the pre-compaction context, so it is ignored then
+    and everything is estimated.
+    """
+    anchor = None
+    for i in range(len(messages) - 1, -1, -1):
+        entry = messages[i]
+        if entry.get("type") == "compaction":
+            break
+        if _is_assistant(entry) and entry.get("stop_reason") not in _FAILED_STOP_REASONS:
+            anchor = i
+            break
+    if anchor is None:
+        return sum(estimate_tokens(m) for m in messages)
+    reported = _usage_tokens(last_usage if last_usage is not None else messages[anchor].get("usage"))
+    if reported <= 0:
+        return sum(estimate_tokens(m) for m in messages)
+    return reported + sum(estimate_tokens(m) for m in messages[anchor + 1 :])
+
+
+# --------------------------------------------------------------------------------------------------
+# Budgets
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Token budget of one model: compact above `threshold`, keep about `keep_recent` verbatim."""
+
+    context_window: int
+    reserve: int
+    keep_recent: int
+    threshold: int
+    window_known: bool
+
+
+def compute_budget(context_window: int | None, max_output: int | None) -> Budget:
+    """Budget per DESIGN.md §5: reserve = min(16384, max output), keep_recent = max(2000, (window-reserve)/4).
+
+    Unknown window: FALLBACK_CONTEXT_WINDOW is assumed and keep_recent is 20000. On tiny windows the
+    reserve is capped at half the window so the threshold stays positive (otherwise every turn would
+    try to compact).
+    """
+    known = bool(context_window and context_window > 0)
+    window = context_window if known and context_window else FALLBACK_CONTEXT_WINDOW
+    reserve = min(DEFAULT_RESERVE, max_output if max_output and max_output > 0 else DEFAULT_RESERVE)
+    reserve = min(reserve, window // 2)
+    keep_recent = max(MIN_KEEP_RECENT, (window - reserve) // 4) if known else UNKNOWN_WINDOW_KEEP_RECENT
+    return Budget(window, reserve, keep_recent, window - reserve, known)
+
+
+def should_compact(context_tokens: int, budget: Budget) -> bool:
+    """Auto-compaction fires once the context leaves less than `reserve` tokens for the reply."""
+    return context_tokens > budget.threshold
+
+
+# --------------------------------------------------------------------------------------------------
+# Cut point
+
+
+@dataclass
+class CompactionPlan:
+    """What one compaction removes and keeps.
+
+    `messages_to_summarize` is the history before the cut's turn; when the cut splits a turn,
+    `turn_prefix_messages` is the part of that turn before the cut, summarized separately so the
+    kept suffix still has its request and early steps (pi's split-turn scheme).
+    """
+
+    first_kept_entry_id: str
+    messages_to_summarize: list[dict]
+    turn_prefix_messages: list[dict]
+    kept_messages: list[dict]
+    messages_removed: int
+    tokens_before: int
+    previous_compaction: dict | None = None
+    previous_summary: str | None = None
+    is_split_turn: bool = False
+
+    @property
+    def summarized_messages(self) -> list[dict]:
+        """Every message leaving the context, in path order (for file tracking)."""
+        return self.messages_to_summarize + self.turn_prefix_messages
+
+
+def _is_context_item(entry: dict) -> bool:
+    """Entries that become LLM messages (DESIGN.md §4): messages and branch summaries."""
+    return entry.get("type") in ("message", "branch_summary")
+
+
+def _is_turn_start(entry: dict) -> bool:
+    return entry.get("type") == "branch_summary" or entry.get("role") == "user"
+
+
+def _is_cut_point(entry: dict) -> bool:
+    """A tool message must stay right after its assistant tool-call message: it never starts the kept part."""
+    return entry.get("role") != "tool"
+
+
+def _find_index(entries: list[dict], entry_id: Any) -> int | None:
+    if not entry_id:
+        return None
+    for i, entry in enumerate(entries):
+        if entry.get("id") == entry_id:
+            return i
+    return None
+
+
+def _range_start(path_entries: list[dict], previous: dict | None) -> int:
+    """Index where the current context's messages begin: the previous compaction's kept start.
+
+    For compactions written without a parent (Go kit), the kept segment is not on the leaf's path;
+    then the range starts right after the compaction unless the caller put the kept segment in
+    `path_entries` itself.
+    """
+    if previous is None:
+        return 0
+    kept = _find_index(path_entries, previous.get("first_kept_entry_id"))
+    if kept is not None:
+        return kept
+    at = _find_index(path_entries, previous.get("id"))
+    if at is None:
+        at = next((i for i, e in enumerate(path_entries) if e is previous), None)
+    return at + 1 if at is not None else 0
+
+
+def _budget_cut(items: list[dict], keep_recent: int) -> int | None:
+    """Cut index keeping about `keep_recent` tokens, or None when everything fits.
+
+    Walk back from the end until `keep_recent` is reached at item i. If the turn holding i fits
+    within keep_recent on its own, keep it whole (cut at its user message: the kept part grows to
+    at most 2 x keep_recent, well under the threshold). Otherwise the turn is oversized: cut at the
+    first non-tool message at or after i (an assistant message splits the turn; keeping a little less
+    than keep_recent beats keeping a huge tool result), or failing that the last one before i.
+    """
+    sizes = [estimate_tokens(e) for e in items]
+    total = 0
+    crossing = None
+    for i in range(len(items) - 1, -1, -1):
+        total += sizes[i]
+        if total >= keep_recent:
+            crossing = i
+            break
+    if crossing is None:
+        return None
+    turn_start = next((j for j in range(crossing, -1, -1) if _is_turn_start(items[j])), None)
+    if turn_start is not None:
+        turn_end = next((j for j in range(crossing + 1, len(items)) if _is_turn_start(items[j])), len(items))
+        if sum(sizes[turn_start:turn_end]) <= keep_recent:
+            return turn_start
+    later = next((j for j in range(crossing, len(items)) if _is_cut_point(items[j])), None)
+    if later is not None:
+        return later
+    return next((j for j in range(crossing - 1, -1, -1) if _is_cut_point(items[j])), None)
+
+
+def _forced_cut(items: list[dict]) -> int | None:
+    """Cut for `/compact` when everything fits: keep the last turn; a lone turn keeps its last step."""
+    starts = [j for j in range(1, len(items)) if _is_turn_start(items[j])]
+    if starts:
+        return starts[-1]
+    points = [j for j in range(1, len(items)) if _is_cut_point(items[j])]
+    return points[-1] if points else None
+
+
+def plan_compaction(
+    path_entries: list[dict],
+    budget: Budget,
+    previous_compaction: dict | None = None,
+    *,
+    force: bool = False,
+) -> CompactionPlan | None:
+    """Choose what to summarize so about `budget.keep_recent` tokens stay verbatim.
+
+    `path_entries` is the leaf's path (root -> leaf, wire dicts). `previous_compaction` defaults to
+    the last compaction on the path; the messages considered start at its `first_kept_entry_id`,
+    because everything before that is already in its summary. The cut lands on a user message (whole
+    turns kept) or, for a turn larger than keep_recent, on an assistant message inside it; never on
+    a tool message. `force` (the `/compact` command) compacts even when everything fits: it keeps
+    the last turn, or with a single turn its last assistant step; a lone message cannot be compacted.
+    Returns None when there is nothing to summarize.
+    """
+    if previous_compaction is None:
+        previous_compaction = next((e for e in reversed(path_entries) if e.get("type") == "compaction"), None)
+    start = _range_start(path_entries, previous_compaction)
+    tail = path_entries[start:]
+    items = [e for e in tail if _is_context_item(e)]
+
+    cut = _budget_cut(items, budget.keep_recent)
+    if (cut is None or cut == 0) and force:
+        cut = _forced_cut(items)
+    if cut is None or cut == 0:
+        return None
+
+    turn_start = next((j for j in range(cut, -1, -1) if _is_turn_start(items[j])), None)
+    split = turn_start is not None and turn_start != cut
+    history_end = turn_start if split and turn_start is not None else cut
+    history, prefix = items[:history_end], items[history_end:cut]
+
+    context = [e for e in tail if _is_context_item(e) or e is previous_compaction]
+    if previous_compaction is not None and not any(e is previous_compaction for e in tail):
+        context.insert(0, previous_compaction)
+    previous_summary = previous_compaction.get("summary") if previous_compaction else None
+    return CompactionPlan(
+        first_kept_entry_id=items[cut]["id"],
+        messages_to_summarize=history,
+        turn_prefix_messages=prefix,
+        kept_messages=items[cut:],
+        messages_removed=len(history) + len(prefix),
+        tokens_before=estimate_context_tokens(context),
+        previous_compaction=previous_compaction,
+        previous_summary=previous_summary if isinstance(previous_summary, str) else None,
+        is_split_turn=split,
+    )
+
+
+def estimate_tokens_after(plan: CompactionPlan, summary: str) -> int:
+    """Estimated context right after compaction: the new summary plus the kept messages."""
+    return math.ceil(_nbytes(summary) / 4) + sum(estimate_tokens(m) for m in plan.kept_messages)
+
+
+# --------------------------------------------------------------------------------------------------
+# File tracking
+
+
+def _tool_calls(message: dict) -> list[dict]:
+    if message.get("type") != "message":
+        return []
+    return [p.get("data") or {} for p in message.get("parts") or () if p.get("type") == "tool_call"]
+
+
+def _failed_call_ids(messages: list[dict]) -> set[str]:
+    failed: set[str] = set()
+    for message in messages:
+        for part in message.get("parts") or ():
+            data = part.get("data") or {}
+            if part.get("type") == "tool_result" and data.get("is_error"):
+                failed.add(str(data.get("tool_call_id")))
+    return failed
+
+
+def _call_path(call: dict) -> str | None:
+    try:
+        args = json.loads(call.get("input") or "{}")
+    except (TypeError, ValueError):
+        return None
+    path = args.get("path") if isinstance(args, dict) else None
+    return path if isinstance(path, str) and path else None
+
+
+def collect_file_ops(messages: list[dict], previous: dict | None) -> tuple[list[str], list[str]]:
+    """Files read and modified by tool calls, cumulative with the previous compaction's lists.
+
+    read/grep/ls read their `path`; write/edit modify it. Calls whose result is an error changed
+    nothing and are skipped. A modified file is listed only as modified (pi semantics). Sorted.
+    """
+    read: set[str] = set()
+    modified: set[str] = set()
+    if previous:
+        read.update(p for p in previous.get("read_files") or () if isinstance(p, str))
+        modified.update(p for p in previous.get("modified_files") or () if isinstance(p, str))
+    failed = _failed_call_ids(messages)
+    for message in messages:
+        for call in _tool_calls(message):
+            name, path = call.get("name"), _call_path(call)
+            if path is None or call.get("id") in failed:
+                continue
+            if name in _MODIFY_TOOLS:
+                modified.add(path)
+            elif name in _READ_TOOLS:
+                read.add(path)
+    return sorted(read - modified), sorted(modified)
+
+
+# --------------------------------------------------------------------------------------------------
+# Serialization for the summarizer
+
+
+def _truncate(text: str, limit: int = TOOL_OUTPUT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[... {len(text) - limit} more characters truncated]"
+
+
+def _format_call(call: dict) -> str:
+    """`name(key=value, ...)`; long arguments (file contents for write) are truncated like outputs."""
+    raw = call.get("input") or ""
+    try:
+        args = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        args = raw
+    if isinstance(args, dict):
+        shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+    else:
+        shown = str(args)
+    return f"{call.get('name', '?')}({_truncate(shown)})"
+
+
+_ROLE_LABELS = {"user": "User", "assistant": "Assistant", "system": "System"}
+
+
+def _serialize_one(entry: dict) -> list[str]:
+    if entry.get("type") == "branch_summary":
+        return [f"[Branch summary]: {entry.get('summary', '')}"]
+    if entry.get("type") != "message":
+        return []
+    label = _ROLE_LABELS.get(entry.get("role", ""), "Tool")
+    lines = []
+    for part in entry.get("parts") or ():
+        data = part.get("data") or {}
+        ptype = part.get("type")
+        if ptype == "text" and data.get("text"):
+            lines.append(f"[{label}]: {data['text']}")
+        elif ptype == "reasoning" and data.get("thinking"):
+            lines.append(f"[{label} thinking]: {data['thinking']}")
+        elif ptype == "tool_call":
+            lines.append(f"[{label} tool call]: {_format_call(data)}")
+        elif ptype == "tool_result":
+            error = " (error)" if data.get("is_error") else ""
+            content = data["content"] if isinstance(data.get("content"), str) else ""
+            lines.append(f"[Tool result {data.get('name', '?')}{error}]: {_truncate(content)}")
+        elif ptype == "image":
+            lines.append(f"[{label} image: {data.get('media_type', 'unknown type')}]")
+    return lines
+
+
+def serialize_for_summary(messages: list[dict]) -> str:
+    """Readable transcript of entries for the summarizer, tool results included but truncated.
+
+    A transcript (rather than replayed chat turns) keeps the summarizer from continuing the
+    conversation. Tool outputs and tool-call arguments are cut at TOOL_OUTPUT_LIMIT characters.
+    """
+    return "\n\n".join(line for entry in messages for line in _serialize_one(entry))
+
+
+# --------------------------------------------------------------------------------------------------
+# Prompts
+
+SUMMARY_SYSTEM_PROMPT = (
+    "You are a context summarization assistant. You read a transcript of a conversation between a "
+    "user and an AI coding assistant and write a structured summary that another instance of the "
+    "assistant will use to continue the work without seeing the original messages. Do not continue "
+    "the conversation, do not answer questions in it and do not call tools: output only the summary."
+)
+
+SUMMARY_FORMAT = """## Goal
+[What the user wants to accomplish; several items if the session covers several tasks.]
+
+## Constraints & Preferences
+- [Requirements, constraints and preferences the user stated, or "(none)"]
+
+## Progress
+### Done
+- [x] [Completed work]
+
+### In Progress
+- [ ] [Work under way]
+
+### Blocked
+- [Open problems preventing progress, or "(none)"]
+
+## Key Decisions
+- **[Decision]**: [Short rationale]
+
+## Next Steps
+1. [What should happen next, in order]
+
+## Critical Context
+- [Data, examples, references, exact values needed to continue, or "(none)"]"""
+
+_CLOSING = (
+    "Keep every section concise. Preserve exact file paths, function and variable names, commands "
+    "and error messages."
+)
+
+_NEW_INSTRUCTIONS = (
+    "The text in <conversation> is a conversation to summarize. Write a structured checkpoint "
+    "summary of it using exactly this format, with these section headers:"
+)
+
+_UPDATE_INSTRUCTIONS = """The text in <conversation> is NEW conversation that happened after the summary in \
+<previous-summary>. Update that summary with it:
+- keep all information of the previous summary that is still relevant;
+- add the new goals, constraints, progress, decisions and context;
+- move items from "In Progress" to "Done" when they were completed, and drop blockers that were resolved;
+- rewrite "Next Steps" for the current state.
+
+Output the complete merged summary using exactly this format, with these section headers:"""
+
+TURN_PREFIX_FORMAT = """## Original Request
+[What the user asked for in this turn]
+
+## Early Progress
+- [Steps taken and results obtained in this part of the turn]
+
+## Context for Suffix
+- [What is needed to understand the rest of the turn that follows]"""
+
+_TURN_PREFIX_INSTRUCTIONS = (
+    "The text in <conversation> is the FIRST PART of a single turn that was too long to keep whole; "
+    "the rest of the turn is kept verbatim after your summary. Summarize this first part so the "
+    "kept remainder makes sense, using exactly this format:"
+)
+
+_FILE_LIST_RE = re.compile(r"\n*<(read-files|modified-files)>.*?</\1>", re.DOTALL)
+
+
+def _strip_file_lists(summary: str) -> str:
+    """Drop the file lists finalize_summary appended: they are re-derived, not re-summarized."""
+    return _FILE_LIST_RE.sub("", summary).strip()
+
+
+def _focus_line(focus: str | None) -> str:
+    return f"\n\nFocus especially on: {focus.strip()}" if focus and focus.strip() else ""
+
+
+def build_summary_request(
+    transcript: str, previous_summary: str | None = None, focus: str | None = None
+) -> list[dict]:
+    """Chat messages asking for the sectioned summary; with `previous_summary`, an incremental update."""
+    text = f"<conversation>\n{transcript}\n</conversation>\n\n"
+    if previous_summary:
+        text += f"<previous-summary>\n{_strip_file_lists(previous_summary)}\n</previous-summary>\n\n"
+        text += _UPDATE_INSTRUCTIONS
+    else:
+        text += _NEW_INSTRUCTIONS
+    text += f"\n\n{SUMMARY_FORMAT}\n\n{_CLOSING}{_focus_line(focus)}"
+    return [{"role": "system", "content": SUMMARY_SYSTEM_PROMPT}, {"role": "user", "content": text}]
+
+
+def build_turn_prefix_request(transcript: str, focus: str | None = None) -> list[dict]:
+    """Chat messages asking to summarize the part of a split turn that precedes the cut."""
+    text = (
+        f"<conversation>\n{transcript}\n</conversation>\n\n{_TURN_PREFIX_INSTRUCTIONS}\n\n"
+        f"{TURN_PREFIX_FORMAT}\n\n{_CLOSING}{_focus_line(focus)}"
+    )
+    return [{"role": "system", "content": SUMMARY_SYSTEM_PROMPT}, {"role": "user", "content": text}]
+
+
+@dataclass(frozen=True)
+class SummaryRequests:
+    """The LLM calls one plan needs; None where that part has nothing to summarize."""
+
+    history: list[dict] | None
+    turn_prefix: list[dict] | None
+
+
+def summary_requests(plan: CompactionPlan, focus: str | None = None) -> SummaryRequests:
+    """Requests for a plan: the (updated) history summary and, for a split turn, the turn prefix.
+
+    With no history before a split turn, no history request is made and combine_summaries reuses
+    the previous summary unchanged.
+    """
+    history = None
+    if plan.messages_to_summarize:
+        history = build_summary_request(
+            serialize_for_summary(plan.messages_to_summarize), plan.previous_summary, focus
+        )
+    prefix = None
+    if plan.turn_prefix_messages:
+        prefix = build_turn_prefix_request(serialize_for_summary(plan.turn_prefix_messages), focus)
+    return SummaryRequests(history, prefix)
+
+
+def combine_summaries(
+    plan: CompactionPlan, history_summary: str | None, turn_prefix_summary: str | None
+) -> str:
+    """One summary text from the answers to summary_requests (history first, then the turn prefix)."""
+    history = (history_summary or "").strip()
+    if not history and plan.previous_summary:
+        history = _strip_file_lists(plan.previous_summary)
+    prefix = (turn_prefix_summary or "").strip()
+    if not prefix:
+        return history
+    part = f"**Turn context (the kept turn began earlier):**\n\n{prefix}"
+    return f"{history}\n\n---\n\n{part}" if history else part
+
+
+def finalize_summary(summary_text: str, read_files: list[str], modified_files: list[str]) -> str:
+    """Append the cumulative file lists so they survive into the next context and compaction."""
+    text = _strip_file_lists(summary_text)
+    if read_files:
+        text += "\n\n<read-files>\n" + "\n".join(read_files) + "\n</read-files>"
+    if modified_files:
+        text += "\n\n<modified-files>\n" + "\n".join(modified_files) + "\n</modified-files>"
+    return text
+
+
+def compaction_entry_fields(
+    plan: CompactionPlan,
+    summary: str,
+    tokens_after: int,
+    read_files: list[str],
+    modified_files: list[str],
+) -> dict:
+    """The `compaction` entry (DESIGN.md §3) minus id/parent_id/timestamp, which the store assigns."""
+    return {
+        "type": "compaction",
+        "summary": summary,
+        "first_kept_entry_id": plan.first_kept_entry_id,
+        "tokens_before": plan.tokens_before,
+        "tokens_after": tokens_after,
+        "messages_removed": plan.messages_removed,
+        "read_files": list(read_files),
+        "modified_files": list(modified_files),
+    }
