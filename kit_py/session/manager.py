@@ -1,0 +1,220 @@
+"""SessionManager: the one object that owns a session's tree and its file.
+
+Branching is only a leaf move; every change is an appended entry, so the file is a log of
+the whole tree and nothing already written is ever rewritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kit_py.session import format as fmt
+from kit_py.session.context import Context, build_context, current_model
+from kit_py.session.store import SessionFile, load_lines
+from kit_py.session.tree import Tree
+
+Entry = dict[str, Any]
+
+
+class SessionManager:
+    """One session: its header, tree, current leaf and (unless in-memory) its JSONL file."""
+
+    def __init__(
+        self, header: Entry, tree: Tree, path: Path | None, warnings: list[str] | None = None
+    ) -> None:
+        self._header = header
+        self._tree = tree
+        self._path = path
+        self._file = SessionFile(path) if path is not None else None
+        self._header_line = fmt.dumps(header) + b"\n"
+        self.warnings: list[str] = warnings or []
+
+    # --- construction -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        sessions_dir: Path | None,
+        cwd: str,
+        *,
+        parent_session: str | None = None,
+        parent_session_id: str | None = None,
+    ) -> SessionManager:
+        """A new session; its file appears with the first append. `sessions_dir=None`: memory only."""
+        header = fmt.header(cwd, parent_session=parent_session, parent_session_id=parent_session_id)
+        path = Path(sessions_dir) / fmt.session_file_name() if sessions_dir is not None else None
+        return cls(header, Tree(), path)
+
+    @classmethod
+    def open(cls, path: Path) -> SessionManager:
+        """Load a file tolerantly: unreadable lines are skipped and described in `.warnings`."""
+        path = Path(path)
+        loaded = load_lines(path)
+        tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
+        header = loaded.header
+        if header is None:
+            header = fmt.header("", session_id="")
+        return cls(header, tree, path, loaded.warnings + tree_warnings)
+
+    # --- properties -------------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def session_id(self) -> str:
+        return str(self._header.get("id", ""))
+
+    @property
+    def header(self) -> Entry:
+        return self._header
+
+    @property
+    def cwd(self) -> str:
+        return str(self._header.get("cwd", ""))
+
+    @property
+    def leaf_id(self) -> str | None:
+        return self._tree.leaf_id
+
+    @property
+    def name(self) -> str | None:
+        return self._tree.name
+
+    @property
+    def entries(self) -> list[Entry]:
+        """All tree entries in file order (read-only view; do not mutate)."""
+        return self._tree.entries
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self._tree.labels)
+
+    @property
+    def tree(self) -> Tree:
+        return self._tree
+
+    @property
+    def in_memory(self) -> bool:
+        return self._file is None
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def _prepare(self, entry: Entry, parent_id: str | None) -> Entry:
+        etype = entry.get("type")
+        if etype not in fmt.ENTRY_TYPES:
+            raise ValueError(f"cannot write entry type {etype!r}; allowed: {sorted(fmt.ENTRY_TYPES)}")
+        eid = entry.get("id") or fmt.new_entry_id()
+        if eid in self._tree.by_id:
+            raise ValueError(f"entry id {eid} already exists in this session")
+        out: Entry = {"type": etype, "id": eid}
+        if parent_id is not None:
+            out["parent_id"] = parent_id
+        out["timestamp"] = entry.get("timestamp") or fmt.now_timestamp()
+        for key, value in entry.items():
+            if key not in out and key != "parent_id" and value is not None:
+                out[key] = value
+        return out
+
+    def append(self, entry: Entry) -> Entry:
+        """Append one entry as a child of the leaf; returns the stored dict (now the leaf)."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: list[Entry]) -> list[Entry]:
+        """Append a chain (e.g. an assistant message and its tool message) in ONE write."""
+        prepared: list[Entry] = []
+        parent = self._tree.leaf_id
+        seen: set[str] = set()
+        for entry in entries:
+            out = self._prepare(entry, parent)
+            if out["id"] in seen:
+                raise ValueError(f"entry id {out['id']} appears twice in one append")
+            seen.add(out["id"])
+            prepared.append(out)
+            parent = out["id"]
+        self._write(prepared)
+        for out in prepared:
+            self._tree.add(out)
+        return prepared
+
+    def _write(self, entries: list[Entry]) -> None:
+        if self._file is None or not entries:
+            return
+        payload = b"".join(fmt.dumps(e) + b"\n" for e in entries)
+        self._file.append(payload, self._header_line)
+
+    def sync(self) -> None:
+        """fsync the file; call once per completed turn."""
+        if self._file is not None:
+            self._file.sync()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    # --- tree -------------------------------------------------------------------------------------
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._tree.by_id.get(entry_id)
+
+    def children(self, entry_id: str) -> list[Entry]:
+        return [self._tree.by_id[c] for c in self._tree.children(entry_id)]
+
+    def path_entries(self, leaf: str | None = None) -> list[Entry]:
+        """Root -> leaf entries (`path` is the file location, hence the longer name)."""
+        return self._tree.path(leaf)
+
+    def branch(self, entry_id: str) -> None:
+        """Move the leaf in memory; the next append makes the branch real."""
+        self._tree.branch(entry_id)
+
+    def move_leaf(self, entry_id: str, data: str = "") -> Entry:
+        """Move the leaf and persist it (a `kit:leaf` marker whose parent is `entry_id`)."""
+        self._tree.branch(entry_id)
+        marker = self.append(fmt.extension_data(fmt.LEAF_EXT_TYPE, data))
+        self._tree.leaf_id = entry_id
+        return marker
+
+    def set_label(self, entry_id: str, text: str) -> Entry:
+        """Label an entry ("" clears). Appended on the current path like any entry."""
+        if entry_id not in self._tree.by_id:
+            raise KeyError(f"no entry with id {entry_id!r}")
+        return self.append(fmt.label(entry_id, text))
+
+    def set_name(self, text: str) -> Entry:
+        return self.append(fmt.session_info(text))
+
+    # --- context ----------------------------------------------------------------------------------
+
+    def build_context(self, leaf: str | None = None) -> Context:
+        return build_context(self._tree, leaf)
+
+    def current_model(self) -> tuple[str, str, str | None] | None:
+        """(provider, model_id, thinking_level) from the last model_change on the path."""
+        return current_model(self._tree)
+
+    def fork(self, entry_id: str, sessions_dir: Path | None) -> SessionManager:
+        """A new session holding the path root..entry_id (ids kept), linked to this one."""
+        path = self._tree.path(entry_id)
+        child = SessionManager.create(
+            sessions_dir,
+            self.cwd,
+            parent_session=str(self._path) if self._path is not None else None,
+            parent_session_id=self.session_id or None,
+        )
+        copied: list[Entry] = []
+        parent: str | None = None
+        for entry in path:
+            copy = dict(entry)
+            if parent is None:
+                copy.pop("parent_id", None)  # a repaired orphan becomes a clean root
+            else:
+                copy["parent_id"] = parent
+            copied.append(copy)
+            parent = copy["id"]
+        child._write(copied)
+        for copy in copied:
+            child._tree.add(copy)
+        return child
