@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def _expand_braces(glob: str) -> list[str]:
     ]
 
 
-def _glob_matcher(glob: str | None) -> Any:
+def _glob_matcher(glob: str | None) -> Callable[[str], bool]:
     if not glob:
         return lambda rel: True
     globs = _expand_braces(glob)

@@ -89,7 +89,8 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         content += (
             f"\n\n[Showing lines {offset}-{last} of {total}{reason}. Use offset={last + 1} to continue.]"
         )
-        details["truncated"] = not shown_by_request
+        if not shown_by_request:
+            details["truncated"] = True
     if cut_line:
         content += "\n[Some long lines were cut; use bash (e.g. cut, fold) to see them in full.]"
     return ToolResult(content, details=details)
