@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,14 @@ def ctx(tmp_path: Path) -> ToolContext:
     return ToolContext(cwd=tmp_path)
 
 
-@pytest.fixture(autouse=True)
-def python_grep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Python fallback must work on machines without ripgrep, so test it explicitly."""
-    monkeypatch.setattr(grep_module, "_find_rg", lambda: None)
+# The Python fallback must work on machines without ripgrep; rg is also tested where installed.
+BACKENDS = ["python"] + (["rg"] if shutil.which("rg") else [])
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def grep_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param == "python":
+        monkeypatch.setattr(grep_module, "_find_rg", lambda: None)
 
 
 def test_ls_sorted_with_dirs_marked(ctx: ToolContext) -> None:

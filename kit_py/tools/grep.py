@@ -126,8 +126,14 @@ def _rg_search(rg: str, args: dict[str, Any], root: Path) -> Iterator[Match] | N
         cmd.append("--ignore-case")
     if args.get("glob"):
         cmd += ["--glob", args["glob"]]
-    cmd += ["-e", args["pattern"], "--", str(root)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    cmd += ["-e", args["pattern"]]
+    # Searching a directory from inside it makes globs like 'src/**/*.py' relative to it, as in Python.
+    base = root.parent if root.is_file() else root
+    if root.is_file():
+        cmd += ["--", root.name]
+    proc = subprocess.Popen(
+        cmd, cwd=base, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     if not first and proc.wait() == 2:
@@ -141,7 +147,7 @@ def _rg_search(rg: str, args: dict[str, Any], root: Path) -> Iterator[Match] | N
                 name, _, rest = raw.partition(b"\0")
                 number, _, text = rest.partition(b":")
                 yield (
-                    Path(os.fsdecode(name)),
+                    base / os.fsdecode(name),
                     int(number),
                     text.decode("utf-8", errors="replace").rstrip("\r\n"),
                 )
