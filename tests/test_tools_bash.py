@@ -113,6 +113,13 @@ def test_wide_output_is_cut_at_50kb(ctx: ToolContext) -> None:
         full.unlink()
 
 
+def test_output_of_a_cleanup_trap_on_timeout_is_kept(ctx: ToolContext) -> None:
+    command = "trap 'echo cleanup-done; exit 1' TERM; echo start; sleep 30 & wait"
+    res = run_tool(BASH, {"command": command, "timeout": 0.5}, ctx)
+    assert res.details["timed_out"] is True
+    assert res.content.startswith("start\ncleanup-done\n[Command timed out")
+
+
 def test_bad_timeout_and_empty_command_are_errors(ctx: ToolContext) -> None:
     assert run_tool(BASH, {"command": "echo x", "timeout": -1}, ctx).is_error
     assert run_tool(BASH, {"command": "  "}, ctx).is_error

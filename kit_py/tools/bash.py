@@ -86,8 +86,23 @@ def _timeout(args: dict[str, Any], ctx: ToolContext) -> float:
     return float(value)
 
 
+def _drain(fd: int, sink: _Sink) -> None:
+    """Keep what a killed command wrote just before dying (until EOF or a quiet pipe)."""
+    while select.select([fd], [], [], 0.1)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        sink.write(chunk)
+
+
+def _stop(proc: subprocess.Popen[bytes], fd: int, sink: _Sink, why: str) -> str:
+    _kill_group(proc)
+    _drain(fd, sink)
+    return why
+
+
 def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolContext) -> str | None:
-    """Copy output until the command ends; returns why it was stopped early, if it was."""
+    """Copy output until the command ends; returns "timed_out" or "aborted" if it was stopped."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
@@ -97,11 +112,9 @@ def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolC
             now = time.monotonic()
             if exited_at is None and proc.poll() is None:
                 if now >= deadline:
-                    _kill_group(proc)
-                    return f"Command timed out after {timeout:g} s; its process group was killed."
+                    return _stop(proc, fd, sink, "timed_out")
                 if ctx.cancel is not None and ctx.cancel.is_set():
-                    _kill_group(proc)
-                    return "Command aborted by the user; its process group was killed."
+                    return _stop(proc, fd, sink, "aborted")
             ready, _, _ = select.select([fd], [], [], 0.05)
             if ready:
                 chunk = os.read(fd, 65536)
@@ -127,15 +140,20 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError(f"working directory does not exist: {ctx.cwd}")
     env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
     sink = _Sink(keep=ctx.max_bytes * 2)
-    proc = subprocess.Popen(
-        ["bash", "-c", command],
-        cwd=ctx.cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=env,
-    )
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=ctx.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        sink.close()
+        os.unlink(sink.path)
+        raise ToolError(f"cannot start bash: {exc}") from exc
     try:
         stopped = _pump(proc, sink, timeout, ctx)
     finally:
@@ -143,10 +161,12 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         proc.stdout.close()
         tail = sink.close()
     exit_code = proc.wait()
-    return _result(tail, sink, exit_code, stopped, ctx)
+    return _result(tail, sink, exit_code, stopped, timeout, ctx)
 
 
-def _result(tail: bytes, sink: _Sink, exit_code: int, stopped: str | None, ctx: ToolContext) -> ToolResult:
+def _result(
+    tail: bytes, sink: _Sink, exit_code: int, stopped: str | None, timeout: float, ctx: ToolContext
+) -> ToolResult:
     text = tail.decode("utf-8", errors="replace")
     had_partial_start = sink.size > len(tail)
     if had_partial_start:  # the tail may start mid-line: drop the fragment
@@ -168,9 +188,12 @@ def _result(tail: bytes, sink: _Sink, exit_code: int, stopped: str | None, ctx: 
         os.unlink(sink.path)
     if not parts:
         parts.append("(no output)")
-    if stopped:
-        details["timed_out" if "timed out" in stopped else "aborted"] = True
-        parts.append(f"[{stopped}]")
+    if stopped == "timed_out":
+        details["timed_out"] = True
+        parts.append(f"[Command timed out after {timeout:g} s; its process group was killed.]")
+    elif stopped == "aborted":
+        details["aborted"] = True
+        parts.append("[Command aborted by the user; its process group was killed.]")
     elif exit_code != 0:
         parts.append(f"[Exit code {exit_code}]")
     return ToolResult("\n".join(parts), is_error=bool(stopped) or exit_code != 0, details=details)
