@@ -1,0 +1,221 @@
+"""bash: run a shell command in the working directory with a timeout and bounded output."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+from collections import deque
+from typing import Any
+
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolResult
+from kit_py.tools.text import tail_lines
+
+# After the shell exits, a background child may still hold the pipe open; stop reading then.
+EXIT_GRACE_S = 0.3
+KILL_GRACE_S = 0.5
+
+PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "command": {
+            "type": "string",
+            "description": "Shell command, run with `bash -c` in the working directory.",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "Seconds before it is killed (default 120).",
+        },
+    },
+    "required": ["command"],
+    "additionalProperties": False,
+}
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the whole process group: SIGTERM, then SIGKILL for anything still alive."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        if sig == signal.SIGTERM:
+            try:
+                proc.wait(KILL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                continue
+    proc.wait()
+
+
+class _Sink:
+    """Keeps every byte in a temp file and a bounded tail in memory."""
+
+    def __init__(self, keep: int) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="kit-bash-", suffix=".log")
+        self.file = os.fdopen(fd, "wb")
+        self.tail: deque[bytes] = deque()
+        self.tail_size = 0
+        self.keep = keep
+        self.size = 0
+        self.newlines = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.size += len(chunk)
+        self.newlines += chunk.count(b"\n")
+        self.tail.append(chunk)
+        self.tail_size += len(chunk)
+        while self.tail_size - len(self.tail[0]) >= self.keep:
+            self.tail_size -= len(self.tail.popleft())
+
+    def close(self) -> bytes:
+        self.file.close()
+        return b"".join(self.tail)
+
+
+def _timeout(args: dict[str, Any], ctx: ToolContext) -> float:
+    value = args.get("timeout")
+    if value is None:
+        return ctx.bash_timeout
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ToolError(f"timeout must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _drain(fd: int, sink: _Sink) -> None:
+    """Keep what a killed command wrote just before dying (until EOF or a quiet pipe)."""
+    while select.select([fd], [], [], 0.1)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        sink.write(chunk)
+
+
+def _stop(proc: subprocess.Popen[bytes], fd: int, sink: _Sink, why: str) -> str:
+    _kill_group(proc)
+    _drain(fd, sink)
+    return why
+
+
+def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolContext) -> str | None:
+    """Copy output until the command ends; returns "timed_out" or "aborted" if it was stopped."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    exited_at: float | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            if exited_at is None and proc.poll() is None:
+                if now >= deadline:
+                    return _stop(proc, fd, sink, "timed_out")
+                if ctx.cancel is not None and ctx.cancel.is_set():
+                    return _stop(proc, fd, sink, "aborted")
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return None
+                sink.write(chunk)
+            if proc.poll() is not None:
+                if exited_at is None:
+                    exited_at = now
+                if (now - exited_at > EXIT_GRACE_S and not ready) or now - exited_at > 10 * EXIT_GRACE_S:
+                    return None
+    except KeyboardInterrupt:
+        _kill_group(proc)
+        raise
+
+
+def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    command = args.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise ToolError("command must be a non-empty string")
+    timeout = _timeout(args, ctx)
+    if not ctx.cwd.is_dir():
+        raise ToolError(f"working directory does not exist: {ctx.cwd}")
+    env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
+    sink = _Sink(keep=ctx.max_bytes * 2)
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=ctx.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        sink.close()
+        os.unlink(sink.path)
+        raise ToolError(f"cannot start bash: {exc}") from exc
+    try:
+        stopped = _pump(proc, sink, timeout, ctx)
+    finally:
+        assert proc.stdout is not None
+        proc.stdout.close()
+        tail = sink.close()
+    exit_code = proc.wait()
+    return _result(tail, sink, exit_code, stopped, timeout, ctx)
+
+
+def _result(
+    tail: bytes, sink: _Sink, exit_code: int, stopped: str | None, timeout: float, ctx: ToolContext
+) -> ToolResult:
+    text = tail.decode("utf-8", errors="replace")
+    had_partial_start = sink.size > len(tail)
+    if had_partial_start:  # the tail may start mid-line: drop the fragment
+        text = text.split("\n", 1)[1] if "\n" in text else text
+    trailing_newline = text.endswith("\n")
+    shown, cut = tail_lines(text[:-1] if trailing_newline else text, ctx.max_lines, ctx.max_bytes)
+    cut = cut or had_partial_start
+    details: dict[str, Any] = {"exit_code": exit_code}
+    parts = [shown] if shown else []
+    if cut:
+        details["full_output_path"] = sink.path
+        total_lines = sink.newlines + (0 if trailing_newline or not sink.size else 1)
+        shown_lines = shown.count("\n") + 1
+        parts.append(
+            f"[Output truncated: showing the last {shown_lines} of {total_lines} lines "
+            f"({sink.size} bytes). Full output: {sink.path}]"
+        )
+    else:
+        os.unlink(sink.path)
+    if not parts:
+        parts.append("(no output)")
+    if stopped == "timed_out":
+        details["timed_out"] = True
+        parts.append(f"[Command timed out after {timeout:g} s; its process group was killed.]")
+    elif stopped == "aborted":
+        details["aborted"] = True
+        parts.append("[Command aborted by the user; its process group was killed.]")
+    elif exit_code != 0:
+        parts.append(f"[Exit code {exit_code}]")
+    return ToolResult("\n".join(parts), is_error=bool(stopped) or exit_code != 0, details=details)
+
+
+def preview(args: dict[str, Any], ctx: ToolContext) -> str:
+    command = args.get("command")
+    if not isinstance(command, str):
+        raise ToolError("command must be a string")
+    timeout = _timeout(args, ctx)
+    return f"$ {command}" + (f"\n(timeout {timeout:g} s)" if "timeout" in args else "")
+
+
+TOOL = Tool(
+    name="bash",
+    description=(
+        "Run a shell command with `bash -c` in the working directory; stdout and stderr are combined. "
+        "Output over 2000 lines / 50 KB keeps its last part and the full text is saved to a file whose "
+        "path is given. Non-interactive: stdin is empty. Default timeout 120 s."
+    ),
+    parameters=PARAMETERS,
+    run=run,
+    modifies_state=True,
+    preview=preview,
+)
