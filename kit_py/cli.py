@@ -62,6 +62,20 @@ def chat(
         str | None, typer.Option("-s", "--session", help="Open a session by path or id prefix.")
     ] = None,
     no_session: Annotated[bool, typer.Option("--no-session", help="Keep everything in memory; write nothing.")] = False,
+    tools: Annotated[
+        str | None, typer.Option("--tools", help="Comma-separated tools to offer: read,write,edit,bash,ls,grep.")
+    ] = None,
+    no_tools: Annotated[bool, typer.Option("--no-tools", help="Offer the model no tools.")] = False,
+    safe: Annotated[
+        bool | None, typer.Option("--safe", help="Ask before any write, edit or bash action.")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Most model steps (tool rounds) per turn.")
+    ] = None,
+    auto_compact: Annotated[
+        bool | None,
+        typer.Option("--auto-compact", help="Compact the history before a turn that would overflow the window."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show litellm's logs and tracebacks.")] = False,
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
@@ -82,6 +96,10 @@ def chat(
             "temperature": temperature,
             "thinking_level": thinking_level,
             "timeout": timeout,
+            "tools": [] if no_tools else _split_names(tools),
+            "safe_mode": safe,
+            "max_steps": max_steps,
+            "auto_compact": auto_compact,
         },
         json_output=json_output,
         quiet=quiet,
@@ -92,6 +110,10 @@ def chat(
         debug=debug,
     )
     raise typer.Exit(run(options))
+
+
+def _split_names(value: str | None) -> list[str] | None:
+    return None if value is None else [name.strip() for name in value.split(",") if name.strip()]
 
 
 sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)

@@ -43,12 +43,6 @@ class Settings:
     """Names of settings given on the command line, which beat what a resumed session recorded."""
 
 
-def kit_home() -> Path:
-    """Root of kit's data: `$KIT_HOME` or `~/.kit` (shared with Go kit)."""
-    env = os.environ.get("KIT_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".kit"
-
-
 def config_dir() -> Path:
     """User config dir (platformdirs), overridable with `KIT_CONFIG_DIR` for tests and portable setups."""
     env = os.environ.get("KIT_CONFIG_DIR")

@@ -390,8 +390,10 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
         response = LLMResponse(model=req.model, provider=provider_of(req.model))
         assembler = _Assembler(response, on_event)
         received = False
+        stream: Any = None
         try:
-            for chunk in litellm.completion(**_completion_kwargs(req, stream=True)):
+            stream = litellm.completion(**_completion_kwargs(req, stream=True))
+            for chunk in stream:
                 received = True
                 assembler.feed(chunk)
         except KeyboardInterrupt as exc:
@@ -413,7 +415,9 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
             raise StreamBroken(errors.IncompleteResponseError(f"stream failed: {error.message}"), response) from None
         assembler.finish()
         response.usage.cost_usd = _cost(litellm, req.model, response.usage)
-        if assembler.finish_reason is None:
+        # litellm invents finish_reason "stop" when a stream is cut off cleanly; its wrapper still
+        # knows whether the provider really sent one.
+        if getattr(stream, "received_finish_reason", "unknown") is None or assembler.finish_reason is None:
             # litellm can end a dropped stream without raising: no finish reason means it was cut off.
             response.stop_reason = "error"
             raise StreamBroken(

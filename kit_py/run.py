@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit_py.errors import UsageError
+from kit_py.errors import SessionError, UsageError
 
 
 @dataclass
@@ -27,7 +27,6 @@ class RunOptions:
 
 def open_session(options: RunOptions, cwd: str) -> Any:
     """The session this run appends to: continued, opened by reference, in memory, or new (created lazily)."""
-    from kit_py.config import kit_home
     from kit_py.session import SessionManager, catalog
 
     chosen = sum([options.continue_recent, options.session_ref is not None, options.no_session])
@@ -35,14 +34,17 @@ def open_session(options: RunOptions, cwd: str) -> Any:
         raise UsageError("use only one of --continue, --session and --no-session")
     if options.no_session:
         return SessionManager.create(None, cwd)
-    root = kit_home()
+    root = catalog.kit_home()
     if options.session_ref is not None:
-        path = catalog.find_session(options.session_ref, root=root, cwd=cwd)
-        return _open_reporting_warnings(path)
+        try:
+            found = catalog.find_session(options.session_ref, root=root, cwd=cwd)
+        except LookupError as exc:
+            raise SessionError(str(exc)) from None
+        return _open_reporting_warnings(found.path)
     if options.continue_recent:
         recent = catalog.most_recent(cwd, root=root)
         if recent is not None:
-            return _open_reporting_warnings(recent)
+            return _open_reporting_warnings(recent.path)
         print("kit: no earlier session in this directory; starting a new one", file=sys.stderr)
     return SessionManager.create(catalog.sessions_dir_for(cwd, root=root), cwd)
 
@@ -50,7 +52,10 @@ def open_session(options: RunOptions, cwd: str) -> Any:
 def _open_reporting_warnings(path: Path) -> Any:
     from kit_py.session import SessionManager
 
-    manager = SessionManager.open(Path(path))
+    try:
+        manager = SessionManager.open(Path(path))
+    except OSError as exc:
+        raise SessionError(f"cannot open session {path}: {exc.strerror or exc}") from None
     for warning in manager.warnings:
         print(f"kit: warning: {warning}", file=sys.stderr)
     return manager
