@@ -1,0 +1,386 @@
+"""The interactive chat loop: a prompt_toolkit input line, slash commands, and turns run by the engine.
+
+Startup stays light: prompt_toolkit and rich are imported, litellm is not. It warms up in a background
+thread once the prompt has been drawn, so the first answer does not pay for the import either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kit_py import __version__, agent
+from kit_py.config import THINKING_LEVELS, Settings, data_dir, save_preference
+from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
+from kit_py.repl import attachments, shell, stats
+from kit_py.repl.commands import REGISTRY, split
+from kit_py.repl.render import TurnView, render_history
+from kit_py.repl.theme import get_theme, prompt_style, rich_theme
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from rich.console import Console
+
+    from kit_py.session import SessionManager
+
+PROMPT = "❯ "
+
+
+class Repl:
+    """State of one interactive run: settings, the current session, the console and the input line."""
+
+    def __init__(self, settings: Settings, session: SessionManager, debug: bool = False) -> None:
+        self.settings = settings
+        self.session = session
+        self.debug = debug
+        self.cwd = Path.cwd()
+        self.registry = REGISTRY
+        self.theme = get_theme(settings.theme)
+        self.console = self._make_console()
+        self.pending_input = ""
+        """Text to pre-fill the next prompt with (a failed turn's prompt, an undone message)."""
+        self.exit_requested = False
+        self._warm_up: threading.Thread | None = None
+        self._windows: dict[str, int | None] = {}
+        self._context_cache: tuple[Any, int] = (None, 0)
+        self._prompt: PromptSession[str] | None = None
+
+    def _make_console(self) -> Console:
+        from rich.console import Console
+
+        return Console(theme=rich_theme(self.theme), highlight=False)
+
+    # --- output helpers ------------------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        self.console.print(text, style="kit.note", markup=False, highlight=False)
+
+    def warn(self, text: str) -> None:
+        self.console.print(text, style="kit.warn", markup=False, highlight=False)
+
+    def error(self, text: str) -> None:
+        self.console.print(f"✗ {text}", style="kit.error", markup=False, highlight=False)
+
+    # --- session facts -------------------------------------------------------------------------------
+
+    def path_messages(self) -> list[dict[str, Any]]:
+        return [e for e in self.session.path_entries() if e.get("type") == "message"]
+
+    def context_size(self) -> tuple[int, int | None]:
+        """(tokens the next request carries, the model's window or None while unknown)."""
+        key = (id(self.session), self.session.leaf_id, len(self.session.entries))
+        if self._context_cache[0] != key:
+            tokens = stats.context_tokens(self.session.build_context().messages)
+            self._context_cache = (key, tokens)
+        return self._context_cache[1], self._window(self.settings.model)
+
+    def _window(self, model: str) -> int | None:
+        if model in self._windows:
+            return self._windows[model]
+        if self._warm_up is None or self._warm_up.is_alive():
+            return None  # never block the toolbar on the litellm import
+        from kit_py import llm
+
+        self._windows[model] = llm.model_limits(model)[0]
+        return self._windows[model]
+
+    def _wait_for_llm(self) -> None:
+        """The first turn waits for the background import, with a visible reason."""
+        if self._warm_up is None:
+            self._start_warm_up()
+        assert self._warm_up is not None
+        if self._warm_up.is_alive():
+            with self.console.status("[kit.dim]loading the model library…[/]", spinner="dots"):
+                self._warm_up.join()
+
+    def _start_warm_up(self, *_: Any) -> None:
+        if self._warm_up is None:
+            from kit_py import llm
+
+            self._warm_up = llm.warm_up()
+
+    # --- changing settings -----------------------------------------------------------------------------
+
+    def set_model(self, name: str) -> None:
+        from kit_py import llm
+
+        self._wait_for_llm()
+        try:
+            llm.check_model(name, self.settings.api_key, self.settings.api_base)
+        except MissingAPIKeyError as exc:
+            self.warn(f"note: {exc.message}")
+        except KitError as exc:
+            self.error(exc.message)
+            return
+        self.settings.model = name
+        save_preference("model", name)
+        self.note(f"model: {name} (remembered for next time)")
+
+    def set_thinking(self, level: str, quiet: bool = False) -> None:
+        self.settings.thinking_level = level
+        save_preference("thinking_level", level)
+        if not quiet:
+            self.note(f"thinking level: {level} (remembered for next time)")
+
+    def cycle_thinking(self) -> None:
+        levels = list(THINKING_LEVELS)
+        current = self.settings.thinking_level
+        following = levels[(levels.index(current) + 1) % len(levels)] if current in levels else levels[0]
+        self.set_thinking(following, quiet=True)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = get_theme(name)
+        self.settings.theme = self.theme.name
+        self.console = self._make_console()
+        if self._prompt is not None:
+            self._prompt.style = prompt_style(self.theme)
+        save_preference("theme", self.theme.name)
+        self.note(f"theme: {self.theme.name} (remembered for next time)")
+
+    def new_session(self) -> None:
+        """Leave the current session (it stays on disk) and start an empty one in the same place."""
+        from kit_py.session import SessionManager, catalog
+
+        old = self.session
+        folder = None if old.in_memory else catalog.sessions_dir_for(str(self.cwd), root=catalog.kit_home())
+        old.close()
+        self.session = SessionManager.create(folder, str(self.cwd))
+
+    def compact(self, compact_session: Callable[..., Any], focus: str | None) -> None:
+        """Hook for /compact: runs the compactor on the current session when it is installed."""
+        self._wait_for_llm()
+        try:
+            with self.console.status("[kit.dim]compacting…[/]"):
+                outcome = compact_session(self.session, self.settings, focus=focus)
+        except KitError as exc:
+            self.error(exc.message)
+            return
+        self.note(f"compacted{': ' + str(outcome) if outcome else ''}")
+
+    # --- input ---------------------------------------------------------------------------------------
+
+    def handle(self, text: str) -> None:
+        """Dispatch one submitted input: slash command, shell escape or a prompt for the model."""
+        stripped = text.strip()
+        if not stripped:
+            return
+        if stripped.startswith("/") and not stripped.startswith("//"):
+            self._command(text, stripped)
+            return
+        if stripped.startswith("//"):
+            text = text.replace("/", "", 1)  # `//etc is odd` sends "/etc is odd"
+        escape = shell.parse(stripped)
+        if escape is not None:
+            self._shell(*escape)
+            return
+        self.submit(text)
+
+    def _command(self, text: str, stripped: str) -> None:
+        name, args = split(stripped)
+        command = self.registry.find(name)
+        if command is None:
+            hint = self.registry.suggest(name)
+            guess = f"; did you mean {hint}?" if hint else ""
+            self.error(f"unknown command /{name}{guess} (/help lists all commands)")
+            self.pending_input = text
+            return
+        try:
+            command.handler(self, args)
+        except KitError as exc:
+            self.error(exc.message)
+
+    def _shell(self, command: str, add_to_context: bool) -> None:
+        if not command:
+            self.error("type a shell command after ! (or !! to keep it out of the conversation)")
+            return
+        run = shell.run(command, self.cwd)
+        if run.output:
+            self.console.print(run.output.rstrip("\n"), markup=False, highlight=False)
+        status = "interrupted" if run.interrupted else f"exit {run.exit_code}"
+        if add_to_context:
+            self.session.append(agent.user_message(run.as_message_text()))
+            self.note(f"[{status}] output added to the conversation")
+        else:
+            self.note(f"[{status}] not added to the conversation")
+
+    def submit(self, text: str) -> None:
+        """Send a prompt (with its @file attachments) to the model."""
+        try:
+            expanded = attachments.expand(text, self.cwd)
+        except KitError as exc:
+            self.error(exc.message)
+            self.pending_input = text
+            return
+        if expanded.attached:
+            self.note("attached: " + ", ".join(expanded.attached))
+        self.run_turn(agent.user_message(expanded.text, expanded.images), text)
+
+    def run_turn(self, user_entry: dict[str, Any], typed: str) -> None:
+        """Run one turn; on failure before anything was saved, the typed text goes back into the prompt."""
+        from kit_py import llm
+
+        view = TurnView(self.console, self.theme.code_theme)
+        leaf_before, count_before = self.session.leaf_id, len(self.session.entries)
+        try:
+            self._wait_for_llm()
+            llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
+            agent.run_turn(self.session, self.settings, user_entry, on_event=view, debug=self.debug)
+        except agent.TurnFailed as failed:
+            view.finish()
+            if failed.exit_code == ExitCode.INTERRUPTED:
+                kept = " (the partial answer is kept)" if failed.result.text else ""
+                self.warn(f"⏹ interrupted{kept}")
+            else:
+                self._failed_after_saving(failed.message, failed.result.entries, typed)
+            self.console.print()
+            return
+        except KitError as exc:
+            view.finish()
+            self.error(exc.message)
+            self._restore_if_unsaved(typed, leaf_before, count_before)
+            return
+        except KeyboardInterrupt:
+            view.finish()
+            self.warn("⏹ interrupted")
+            self._restore_if_unsaved(typed, leaf_before, count_before)
+            return
+        view.finish()
+        self.console.print()
+
+    def _restore_if_unsaved(self, typed: str, leaf_before: str | None, count_before: int) -> None:
+        if self.session.leaf_id == leaf_before and len(self.session.entries) == count_before:
+            self.pending_input = typed
+
+    def _failed_after_saving(self, message: str, entries: list[dict[str, Any]], typed: str) -> None:
+        """The answer broke off: keep it in the file, step back before the prompt, give the prompt back."""
+        users = [e for e in entries if e.get("type") == "message" and e.get("role") == "user"]
+        parent = self.session.tree.parent_of(users[0]["id"]) if users else None
+        if parent is None:
+            self.error(f"{message} (partial answer kept; /retry asks again)")
+            return
+        self.session.move_leaf(parent)
+        self.error(f"{message} (the partial answer stays in the session file; your prompt is back)")
+        self.pending_input = typed
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def _toolbar(self) -> StyleAndTextTuples:
+        tokens, window = self.context_size()
+        context = (
+            f"{100 * tokens / window:.0f}% of {stats.human_tokens(window)}"
+            if window
+            else (f"~{stats.human_tokens(tokens)} tok")
+        )
+        cost = stats.usage_totals(self.session.entries).cost_usd
+        name = f" · {self.session.name}" if self.session.name else ""
+        return [
+            ("class:bottom-toolbar.model", f" {self.settings.model} "),
+            (
+                "class:bottom-toolbar",
+                f"· thinking {self.settings.thinking_level} · ctx {context} · "
+                f"{stats.format_cost(cost) if cost is not None else '$0'}{name} ",
+            ),
+        ]
+
+    def _build_prompt(self) -> PromptSession[str]:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.application.current import get_app
+        from prompt_toolkit.filters import Condition
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+        from kit_py.repl.completer import ReplCompleter
+
+        keys = KeyBindings()
+
+        @keys.add("enter")
+        def _send(event: KeyPressEvent) -> None:
+            buffer = event.current_buffer
+            state = buffer.complete_state
+            if state and state.current_completion and not buffer.text.startswith("/"):
+                buffer.complete_state = None  # Enter on a highlighted @file completion accepts it
+                return
+            buffer.validate_and_handle()
+
+        @keys.add("escape", "enter")
+        @keys.add("c-j")
+        def _newline(event: KeyPressEvent) -> None:
+            event.current_buffer.insert_text("\n")
+
+        @keys.add("s-tab")
+        def _cycle(event: KeyPressEvent) -> None:
+            self.cycle_thinking()
+
+        @keys.add("c-c")
+        def _interrupt(event: KeyPressEvent) -> None:
+            if event.current_buffer.text:
+                event.current_buffer.reset()
+            else:
+                event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+
+        history_file = data_dir() / "history"
+        history_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        session: PromptSession[str] = PromptSession(
+            message=[("class:prompt", PROMPT)],
+            multiline=True,
+            prompt_continuation=lambda width, line, soft: [("class:continuation", " " * width)],
+            key_bindings=keys,
+            history=FileHistory(str(history_file)),
+            completer=ReplCompleter(self),
+            complete_while_typing=Condition(lambda: get_app().current_buffer.text.startswith("/")),
+            bottom_toolbar=self._toolbar,
+            style=prompt_style(self.theme),
+            include_default_pygments_style=False,
+            reserve_space_for_menu=6,
+        )
+        session.app.after_render += self._start_warm_up
+        return session
+
+    def _banner(self) -> None:
+        messages = self.path_messages()
+        where = (
+            "in memory (--no-session)"
+            if self.session.in_memory
+            else (
+                f"resumed {self.session.name or self.session.session_id[:8]} · {len(messages)} messages"
+                if self.session.entries
+                else "new session"
+            )
+        )
+        self.console.print(
+            f"[kit.dim]kit {__version__} · {self.settings.model} · {where} · /help for commands[/]",
+            highlight=False,
+        )
+
+    def run(self) -> int:
+        self._banner()
+        if self.session.entries:
+            render_history(self.console, self.session.path_entries(), self.theme.code_theme)
+        self._prompt = self._build_prompt()
+        last_was_ctrl_c = False
+        while not self.exit_requested:
+            default, self.pending_input = self.pending_input, ""
+            try:
+                text = self._prompt.prompt(default=default)
+            except KeyboardInterrupt:
+                if last_was_ctrl_c:
+                    break
+                last_was_ctrl_c = True
+                self.note("(press Ctrl-C again or Ctrl-D to quit)")
+                continue
+            except EOFError:
+                break
+            last_was_ctrl_c = False
+            self.handle(text)
+        self.session.close()
+        return 0
+
+
+def run_repl(settings: Settings, open_session: Callable[[], Any], debug: bool = False) -> int:
+    """Entry point used by `kit` when there is no prompt and stdin is a terminal."""
+    session = open_session()
+    agent.apply_session_model(settings, session)
+    return Repl(settings, session, debug=debug).run()

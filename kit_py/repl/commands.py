@@ -1,0 +1,432 @@
+"""The one registry of slash commands: names, aliases, help, argument completion and handlers.
+
+`/help`, the completer and the dispatcher all read this table, so a command documented is a command
+that works. Commands whose capability belongs to another part of kit are registered too and say
+which capability is missing instead of pretending.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kit_py.config import THINKING_LEVELS
+from kit_py.repl import stats
+from kit_py.repl.theme import THEMES
+from kit_py.session.format import message_text
+
+if TYPE_CHECKING:
+    from kit_py.repl.app import Repl
+
+Handler = Callable[["Repl", str], None]
+Completer = Callable[["Repl", str], list[str]]
+
+MODEL_EXAMPLES = (
+    "anthropic/claude-sonnet-4-5",
+    "anthropic/claude-opus-4-1",
+    "anthropic/claude-haiku-4-5",
+    "openai/gpt-5",
+    "openai/gpt-4o",
+    "openai/gpt-4o-mini",
+    "gemini/gemini-2.5-pro",
+    "gemini/gemini-2.5-flash",
+    "ollama/llama3.1",
+    "openrouter/deepseek/deepseek-chat",
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+    usage: str = ""
+    complete: Completer | None = None
+
+    @property
+    def signature(self) -> str:
+        return f"/{self.name} {self.usage}".rstrip()
+
+
+class Registry:
+    """Lookup by name or alias (without the slash) and closest-match suggestions."""
+
+    def __init__(self, commands: list[Command]) -> None:
+        self.commands = commands
+        self._index: dict[str, Command] = {}
+        for command in commands:
+            for key in (command.name, *command.aliases):
+                if key in self._index:
+                    raise ValueError(f"slash command /{key} registered twice")
+                self._index[key] = command
+
+    def find(self, name: str) -> Command | None:
+        return self._index.get(name.lower())
+
+    def suggest(self, name: str) -> str | None:
+        close = difflib.get_close_matches(name.lower(), list(self._index), n=1, cutoff=0.5)
+        if not close:
+            prefixed = [k for k in self._index if k.startswith(name.lower()[:2])] if len(name) >= 2 else []
+            close = prefixed[:1]
+        return f"/{self._index[close[0]].name}" if close else None
+
+
+def split(line: str) -> tuple[str, str]:
+    """'/model  gpt-4o ' -> ('model', 'gpt-4o')."""
+    body = line[1:]
+    name, _, args = body.partition(" ")
+    if "\n" in name:
+        name, _, rest = name.partition("\n")
+        args = rest + (" " + args if args else "")
+    return name.strip(), args.strip()
+
+
+# --- handlers ---------------------------------------------------------------------------------------
+
+
+def _help(repl: Repl, args: str) -> None:
+    from rich.markup import escape
+
+    if args:
+        command = repl.registry.find(args.lstrip("/"))
+        if command is None:
+            repl.error(f"no command /{args.lstrip('/')}")
+            return
+        aliases = ", ".join(f"/{a}" for a in command.aliases)
+        repl.console.print(f"[kit.accent]{escape(command.signature)}[/]  {command.help}", highlight=False)
+        if aliases:
+            repl.console.print(f"[kit.dim]aliases: {aliases}[/]", highlight=False)
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    for command in repl.registry.commands:
+        aliases = " ".join(f"/{a}" for a in command.aliases)
+        table.add_row(f"[kit.accent]{escape(command.signature)}[/]", command.help, f"[kit.dim]{aliases}[/]")
+    repl.console.print(table)
+    repl.console.print(
+        "[kit.dim]Enter sends · Alt+Enter or Ctrl-J new line · @file attaches · !cmd runs a shell command "
+        "(!!cmd without adding it) · Shift+Tab thinking level · Ctrl-R search history · Ctrl-C stops · "
+        "Ctrl-D quits[/]",
+        highlight=False,
+    )
+
+
+def _model(repl: Repl, args: str) -> None:
+    from rich.markup import escape
+
+    if not args:
+        repl.console.print(f"model: [kit.accent]{escape(repl.settings.model)}[/]", highlight=False)
+        repl.note("switch with /model <litellm model string>, e.g. " + ", ".join(MODEL_EXAMPLES[:3]))
+        return
+    repl.set_model(args.split()[0])
+
+
+def _complete_model(repl: Repl, prefix: str) -> list[str]:
+    names = [repl.settings.model, *MODEL_EXAMPLES]
+    return [n for n in dict.fromkeys(names) if n.startswith(prefix)]
+
+
+def _thinking(repl: Repl, args: str) -> None:
+    if not args:
+        repl.console.print(f"thinking level: [kit.accent]{repl.settings.thinking_level}[/]", highlight=False)
+        repl.note("choose one of " + ", ".join(THINKING_LEVELS) + " (Shift+Tab cycles)")
+        return
+    level = args.split()[0].lower()
+    if level not in THINKING_LEVELS:
+        repl.error(f"unknown thinking level {level!r}; choose one of {', '.join(THINKING_LEVELS)}")
+        return
+    repl.set_thinking(level)
+
+
+def _theme(repl: Repl, args: str) -> None:
+    if not args:
+        repl.console.print(f"theme: [kit.accent]{repl.theme.name}[/]", highlight=False)
+        repl.note(
+            "available: "
+            + ", ".join(THEMES)
+            + (" (NO_COLOR is set: colours are off)" if os.environ.get("NO_COLOR") else "")
+        )
+        return
+    name = args.split()[0].lower()
+    if name not in THEMES:
+        repl.error(f"unknown theme {name!r}; available: {', '.join(THEMES)}")
+        return
+    repl.set_theme(name)
+
+
+def _name(repl: Repl, args: str) -> None:
+    if not args:
+        current = repl.session.name
+        repl.console.print(
+            f"session name: {current}" if current else "this session has no name yet",
+            highlight=False,
+            markup=False,
+        )
+        repl.note("set one with /name <name>")
+        return
+    repl.session.set_name(args)
+    repl.console.print(f"session named: {args}", markup=False, highlight=False)
+
+
+def _session(repl: Repl, args: str) -> None:
+    from rich.table import Table
+
+    session = repl.session
+    totals = stats.usage_totals(session.entries)
+    tokens, window = repl.context_size()
+    path = session.path
+    rows = [
+        (
+            "path",
+            "(in memory, not saved)"
+            if session.in_memory
+            else str(path) + ("" if path and path.exists() else " (not written yet)"),
+        ),
+        ("id", session.session_id),
+        ("cwd", session.cwd),
+        ("created", str(session.header.get("timestamp", ""))),
+        ("name", session.name or "-"),
+        ("entries", str(len(session.entries))),
+        ("messages", f"{totals.messages} ({len(repl.path_messages())} on the current branch)"),
+        ("leaf", session.leaf_id or "-"),
+        ("model", f"{repl.settings.model} · thinking {repl.settings.thinking_level}"),
+        (
+            "tokens",
+            f"{totals.input_tokens} in / {totals.output_tokens} out"
+            + (f" / {totals.cache_read_tokens} cached" if totals.cache_read_tokens else ""),
+        ),
+        ("context", _context_line(tokens, window)),
+        ("cost", stats.format_cost(totals.cost_usd)),
+    ]
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    for key, value in rows:
+        table.add_row(f"[kit.dim]{key}[/]", value)
+    repl.console.print(table, highlight=False)
+
+
+def _context_line(tokens: int, window: int | None) -> str:
+    if window:
+        percent = 100 * tokens / window
+        return f"{stats.human_tokens(tokens)} of {stats.human_tokens(window)} tokens ({percent:.0f}%)"
+    return f"~{stats.human_tokens(tokens)} tokens (window unknown for this model)"
+
+
+def _usage(repl: Repl, args: str) -> None:
+    totals = stats.usage_totals(repl.session.entries)
+    tokens, window = repl.context_size()
+    lines = [
+        f"input tokens:  {totals.input_tokens}",
+        f"output tokens: {totals.output_tokens}",
+        f"cache read:    {totals.cache_read_tokens}   cache write: {totals.cache_creation_tokens}",
+        f"answers:       {totals.answers}",
+        f"cost:          {stats.format_cost(totals.cost_usd)}",
+        f"context:       {_context_line(tokens, window)}",
+    ]
+    repl.console.print("\n".join(lines), markup=False, highlight=False)
+
+
+def _new(repl: Repl, args: str) -> None:
+    repl.new_session()
+    repl.note("started a new session")
+    if args:
+        repl.submit(args)
+
+
+def _clear(repl: Repl, args: str) -> None:
+    previous = repl.session
+    repl.console.clear()
+    repl.new_session()
+    kept = (
+        f" (the previous one is saved: {previous.path})"
+        if previous.entries and not previous.in_memory
+        else ""
+    )
+    repl.note("cleared: a fresh conversation starts here" + kept)
+
+
+def _last_user(repl: Repl) -> dict[str, Any] | None:
+    for entry in reversed(repl.session.path_entries()):
+        if entry.get("type") == "message" and entry.get("role") == "user":
+            return entry
+    return None
+
+
+def _undo(repl: Repl, args: str) -> None:
+    target = _last_user(repl)
+    if target is None:
+        repl.note("nothing to undo")
+        return
+    parent = repl.session.tree.parent_of(target["id"])
+    if parent is None:
+        # The first message of the session: start over in a fresh session, the file keeps everything.
+        repl.new_session()
+    else:
+        repl.session.move_leaf(parent)
+    text = message_text(target)
+    repl.pending_input = text
+    repl.note(f"undone: {_short(text)} — the branch stays in the session file; your prompt is back to edit")
+
+
+def _retry(repl: Repl, args: str) -> None:
+    target = _last_user(repl)
+    if target is None:
+        repl.note("nothing to retry")
+        return
+    parent = repl.session.tree.parent_of(target["id"])
+    user_entry = {"type": "message", "role": "user", "parts": [dict(p) for p in target.get("parts", [])]}
+    if parent is None:
+        repl.new_session()
+    else:
+        repl.session.branch(parent)
+    repl.note(f"retrying: {_short(message_text(target))}")
+    repl.run_turn(user_entry, message_text(target))
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 60 else flat[:59] + "…"
+
+
+def osc52(text: str) -> str:
+    """The escape sequence that asks the terminal to put `text` on the clipboard (wrapped for tmux)."""
+    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    sequence = f"\x1b]52;c;{payload}\x07"
+    if os.environ.get("TMUX"):
+        sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+    return sequence
+
+
+def _copy(repl: Repl, args: str) -> None:
+    for entry in reversed(repl.session.path_entries()):
+        if entry.get("type") == "message" and entry.get("role") == "assistant":
+            text = message_text(entry)
+            if text:
+                repl.console.file.flush()
+                sys.stdout.write(osc52(text))
+                sys.stdout.flush()
+                repl.note(f"copied the last answer ({len(text)} characters) to the clipboard")
+                return
+    repl.note("no answer to copy yet")
+
+
+def _reasoning(repl: Repl, args: str) -> None:
+    for entry in reversed(repl.session.path_entries()):
+        if entry.get("type") == "message" and entry.get("role") == "assistant":
+            thoughts = [
+                str((p.get("data") or {}).get("thinking", ""))
+                for p in entry.get("parts", [])
+                if p.get("type") == "reasoning"
+            ]
+            if any(thoughts):
+                repl.console.print(
+                    "\n\n".join(thoughts), style="kit.reasoning", markup=False, highlight=False
+                )
+                return
+            break
+    repl.note("the last answer has no reasoning")
+
+
+def _compact(repl: Repl, args: str) -> None:
+    try:
+        compactor: Any = importlib.import_module("kit_py.compactor")
+    except ImportError:
+        compactor = None
+    if compactor is None or not hasattr(compactor, "compact_session"):
+        _missing("compact", "compacting the conversation")(repl, args)
+        return
+    repl.compact(compactor.compact_session, args or None)
+
+
+def _quit(repl: Repl, args: str) -> None:
+    repl.exit_requested = True
+
+
+MISSING_ISSUES = {
+    "compact": "compaction",
+    "tree": "session tree browser",
+    "fork": "session tree browser",
+    "resume": "session picker",
+    "export": "export and import",
+    "import": "export and import",
+    "share": "export and import",
+}
+MISSING_HINTS = {
+    "resume": " Meanwhile: quit and run `kit -c` (most recent) or `kit -s <id>`.",
+    "tree": " Meanwhile /undo and /retry branch the conversation.",
+}
+
+
+def _missing(name: str, capability: str) -> Handler:
+    def handler(repl: Repl, args: str) -> None:
+        repl.console.print(
+            f"[kit.warn]/{name}: {capability} is not available yet[/] "
+            f"[kit.dim](issue: {MISSING_ISSUES[name]}).{MISSING_HINTS.get(name, '')}[/]",
+            highlight=False,
+        )
+
+    return handler
+
+
+def _complete_from(values: tuple[str, ...] | list[str]) -> Completer:
+    def complete(repl: Repl, prefix: str) -> list[str]:
+        return [v for v in values if v.startswith(prefix.lower())]
+
+    return complete
+
+
+def _complete_command(repl: Repl, prefix: str) -> list[str]:
+    return [c.name for c in repl.registry.commands if c.name.startswith(prefix.lstrip("/"))]
+
+
+COMMANDS: list[Command] = [
+    Command(
+        "help", "show commands, or help for one command", _help, ("h", "?"), "[command]", _complete_command
+    ),
+    Command("model", "show or switch the model (remembered)", _model, ("m",), "[name]", _complete_model),
+    Command(
+        "thinking",
+        "show or set the thinking level (remembered)",
+        _thinking,
+        ("think",),
+        "[level]",
+        _complete_from(THINKING_LEVELS),
+    ),
+    Command(
+        "theme",
+        "show or switch the colour theme (remembered)",
+        _theme,
+        (),
+        "[name]",
+        _complete_from(tuple(THEMES)),
+    ),
+    Command("name", "show or set this session's name", _name, (), "[name]"),
+    Command("session", "session details: file, id, entries, tokens, cost", _session, ("info",)),
+    Command("usage", "token usage, cost and context size", _usage, ("u",)),
+    Command("new", "start a new session (optionally with a first prompt)", _new, ("n",), "[prompt]"),
+    Command("clear", "clear the screen and start a fresh conversation", _clear, ("c", "cls")),
+    Command("undo", "step back before your last message (kept as a branch)", _undo),
+    Command("retry", "ask your last message again (the old answer stays as a branch)", _retry, ("again",)),
+    Command("copy", "copy the last answer to the clipboard", _copy, ("cp",)),
+    Command("reasoning", "show the full reasoning of the last answer", _reasoning, ("thoughts",)),
+    Command("compact", "summarize older messages to free context", _compact, ("co",), "[focus]"),
+    Command(
+        "tree", "browse and switch branches of this session", _missing("tree", "session tree navigation")
+    ),
+    Command("fork", "copy this branch into a new session", _missing("fork", "forking a session")),
+    Command("resume", "switch to another saved session", _missing("resume", "the session picker"), ("r",)),
+    Command(
+        "export", "export the session (jsonl, md, html)", _missing("export", "session export"), (), "[path]"
+    ),
+    Command("import", "import a kit or pi session file", _missing("import", "session import"), (), "<path>"),
+    Command("share", "share the session as a gist", _missing("share", "sharing"), ()),
+    Command("quit", "leave kit (Ctrl-D works too)", _quit, ("q", "exit")),
+]
+REGISTRY = Registry(COMMANDS)

@@ -1,0 +1,68 @@
+"""Tab completion: slash commands and their arguments (from the registry), and `@path` file names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+if TYPE_CHECKING:
+    from kit_py.repl.app import Repl
+
+MAX_PATH_COMPLETIONS = 200
+
+
+class ReplCompleter(Completer):
+    def __init__(self, repl: Repl) -> None:
+        self.repl = repl
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        before = document.text_before_cursor
+        if before.startswith("/") and "\n" not in before:
+            yield from self._slash(before)
+            return
+        word = before.split()[-1] if before and not before[-1].isspace() else ""
+        if word.startswith("@"):
+            yield from path_completions(word[1:], self.repl.cwd)
+
+    def _slash(self, before: str) -> Iterable[Completion]:
+        registry = self.repl.registry
+        if " " not in before:
+            typed = before[1:].lower()
+            for command in registry.commands:
+                if command.name.startswith(typed):
+                    yield Completion("/" + command.name, -len(before), display_meta=command.help)
+            return
+        name, _, arg = before[1:].partition(" ")
+        found = registry.find(name)
+        if found is None or found.complete is None or " " in arg.strip():
+            return
+        for value in found.complete(self.repl, arg):
+            yield Completion(value, -len(arg))
+
+
+def path_completions(typed: str, cwd: Path) -> Iterable[Completion]:
+    """Entries of the folder being typed whose names start with what follows the last slash."""
+    name_part = typed.rpartition("/")[2]
+    prefix = typed[: len(typed) - len(name_part)]  # what was typed up to and including the last slash
+    base = Path(prefix).expanduser() if prefix else Path(".")
+    folder = base if base.is_absolute() else cwd / base
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return
+    shown = 0
+    for name in names:
+        if not name.startswith(name_part) or (name.startswith(".") and not name_part.startswith(".")):
+            continue
+        is_dir = (folder / name).is_dir()
+        yield Completion(
+            prefix + name + ("/" if is_dir else ""), -len(typed), display=name + ("/" if is_dir else "")
+        )
+        shown += 1
+        if shown >= MAX_PATH_COMPLETIONS:
+            return

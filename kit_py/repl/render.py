@@ -1,0 +1,212 @@
+"""How the conversation looks: a finished session rendered on resume, and a turn rendered as it streams.
+
+Answers are markdown (rich, syntax-highlighted code); reasoning is dimmed and collapsed to one line once
+the answer starts (`/reasoning` shows it in full); tool calls get one-line headers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from kit_py.session.format import message_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
+    from kit_py.agent import TurnEvent
+
+Entry = dict[str, Any]
+REASONING_TAIL_LINES = 4
+REFRESH_SECONDS = 0.08
+HISTORY_MESSAGES = 60
+"""On resume only the last messages are drawn: a huge session must not delay the prompt."""
+
+
+def one_line(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def tool_header(name: str, arguments: str) -> str:
+    """`read path=src/app.py` style header from the JSON-encoded arguments."""
+    try:
+        args = json.loads(arguments) if arguments else {}
+    except ValueError:
+        return one_line(f"{name} {arguments}")
+    if not isinstance(args, dict):
+        return one_line(f"{name} {arguments}")
+    shown = " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in args.items())
+    return one_line(f"{name} {shown}")
+
+
+def reasoning_summary(text: str) -> str:
+    words = len(text.split())
+    return f"▸ thought for {words} word{'s' if words != 1 else ''} (/reasoning to show)"
+
+
+def print_user(console: Console, text: str, images: int = 0) -> None:
+    from rich.text import Text
+
+    line = Text("❯ ", style="kit.user")
+    line.append(text)
+    if images:
+        line.append(f"  [{images} image{'s' if images > 1 else ''}]", style="kit.dim")
+    console.print(line)
+
+
+def print_tool_call(console: Console, name: str, arguments: str) -> None:
+    from rich.text import Text
+
+    console.print(Text("⚙ ", style="kit.tool") + Text(tool_header(name, arguments), style="kit.tool"))
+
+
+def print_tool_result(console: Console, content: str, is_error: bool) -> None:
+    from rich.text import Text
+
+    mark = Text("  ✗ ", style="kit.error") if is_error else Text("  ✓ ", style="kit.ok")
+    first = content.strip().splitlines()[0] if content.strip() else "(no output)"
+    console.print(mark + Text(one_line(first, 150), style="kit.dim"))
+
+
+def markdown(text: str, code_theme: str) -> Any:
+    from rich.markdown import Markdown
+
+    return Markdown(text, code_theme=code_theme)
+
+
+def render_history(console: Console, path: list[Entry], code_theme: str) -> None:
+    """Draw the current path of a resumed session: what the user sees is what the model will see."""
+    shown = [e for e in path if e.get("type") in ("message", "compaction", "branch_summary")]
+    hidden = max(0, len(shown) - HISTORY_MESSAGES)
+    if hidden:
+        console.print(f"[kit.dim]… {hidden} earlier entries not shown[/]")
+    for entry in shown[hidden:]:
+        render_entry(console, entry, code_theme)
+    if shown:
+        console.rule(style="kit.dim")
+
+
+def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
+    etype = entry.get("type")
+    if etype == "compaction":
+        removed = entry.get("messages_removed")
+        console.rule(
+            f"[kit.dim]earlier conversation compacted ({removed or '?'} messages summarized)[/]",
+            style="kit.dim",
+        )
+        return
+    if etype == "branch_summary":
+        console.print(
+            f"[kit.dim]↳ branch summary: {one_line(str(entry.get('summary', '')), 120)}[/]",
+            markup=True,
+            highlight=False,
+        )
+        return
+    parts = [p for p in entry.get("parts") or [] if isinstance(p, dict)]
+    role = entry.get("role")
+    if role == "user":
+        images = sum(1 for p in parts if p.get("type") == "image")
+        print_user(console, message_text(entry), images)
+    elif role == "tool":
+        for part in parts:
+            data = part.get("data") or {}
+            if part.get("type") == "tool_result":
+                print_tool_result(console, str(data.get("content", "")), bool(data.get("is_error")))
+    elif role == "assistant":
+        _render_assistant(console, entry, parts, code_theme)
+    elif role == "system":
+        console.print(f"[kit.dim]system: {one_line(message_text(entry), 120)}[/]", highlight=False)
+
+
+def _render_assistant(console: Console, entry: Entry, parts: list[Entry], code_theme: str) -> None:
+    for part in parts:
+        data = part.get("data") or {}
+        ptype = part.get("type")
+        if ptype == "reasoning" and data.get("thinking"):
+            console.print(reasoning_summary(str(data["thinking"])), style="kit.reasoning", highlight=False)
+        elif ptype == "text" and data.get("text"):
+            console.print(markdown(str(data["text"]), code_theme))
+        elif ptype == "tool_call":
+            print_tool_call(console, str(data.get("name", "?")), str(data.get("input", "")))
+    stop = entry.get("stop_reason")
+    if stop == "aborted":
+        console.print("[kit.warn]⏹ interrupted[/]")
+    elif stop == "error":
+        console.print(f"[kit.error]✗ {entry.get('error') or 'the answer failed'}[/]", highlight=False)
+    console.print()
+
+
+class TurnView:
+    """Receives a turn's events and draws them: reasoning as a dim live tail, the answer as live markdown."""
+
+    def __init__(self, console: Console, code_theme: str) -> None:
+        from kit_py.render import MarkdownStream
+
+        self.console = console
+        self.stream = MarkdownStream(console, code_theme=code_theme)
+        self.reasoning: list[str] = []
+        self._tail = ""
+        self._live: Live | None = None
+        self._last_draw = 0.0
+        self.text_chars = 0
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.reasoning)
+
+    def __call__(self, event: TurnEvent) -> None:
+        if event.type == "reasoning_delta":
+            self._reasoning(event.text)
+        elif event.type == "text_delta":
+            self._close_reasoning()
+            self.text_chars += len(event.text)
+            self.stream.feed(event.text)
+        elif event.type == "retry":
+            self.console.print(f"[kit.warn]↻ {event.text}[/]", highlight=False)
+        elif event.type == "tool_call":
+            self._close_reasoning()
+            self.stream.finish()
+            print_tool_call(self.console, str(event.data.get("name")), str(event.data.get("arguments", "")))
+        elif event.type == "tool_result":
+            print_tool_result(self.console, event.text, bool(event.data.get("is_error")))
+        elif event.type == "step_done":
+            self._close_reasoning()
+            self.stream.finish()
+
+    def _reasoning(self, delta: str) -> None:
+        self.reasoning.append(delta)
+        # Only a bounded tail is redrawn, so long reasoning costs linear time overall.
+        self._tail = (self._tail + delta)[-2000:]
+        now = time.monotonic()
+        if now - self._last_draw < REFRESH_SECONDS:
+            return
+        self._last_draw = now
+        from rich.text import Text
+
+        lines = self._tail.splitlines()[-REASONING_TAIL_LINES:]
+        body = Text(
+            "\n".join(one_line(line, self.console.width - 4) for line in lines), style="kit.reasoning"
+        )
+        if self._live is None:
+            from rich.live import Live
+
+            self._live = Live(console=self.console, auto_refresh=False, transient=True)
+            self._live.start()
+        self._live.update(body, refresh=True)
+
+    def _close_reasoning(self) -> None:
+        if self._live is not None:
+            self._live.update("", refresh=True)
+            self._live.stop()
+            self._live = None
+        if self._tail:
+            self.console.print(reasoning_summary(self.reasoning_text), style="kit.reasoning", highlight=False)
+            self._tail = ""
+
+    def finish(self) -> None:
+        """Flush whatever is still live (also after an interrupt or error)."""
+        self._close_reasoning()
+        self.stream.finish()

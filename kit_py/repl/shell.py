@@ -1,0 +1,59 @@
+"""`!cmd` runs a shell command and adds its output to the conversation; `!!cmd` only shows it.
+
+The output is both printed and, for `!`, kept as a user message so the model sees what the user saw.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_CONTEXT_CHARS = 30_000
+
+
+@dataclass
+class ShellRun:
+    command: str
+    output: str
+    exit_code: int
+    interrupted: bool = False
+
+    def as_message_text(self) -> str:
+        """The user message that puts this run into the context."""
+        output = self.output
+        if len(output) > MAX_CONTEXT_CHARS:
+            output = output[:MAX_CONTEXT_CHARS] + f"\n… [output truncated: {len(self.output)} chars in total]"
+        status = "interrupted" if self.interrupted else f"exit code {self.exit_code}"
+        fence = "````" if "```" in output else "```"
+        return f"I ran `{self.command}` ({status}):\n{fence}\n{output.rstrip()}\n{fence}"
+
+
+def parse(line: str) -> tuple[str, bool] | None:
+    """(command, add_to_context) for `!cmd` / `!!cmd`, None for anything else."""
+    if line.startswith("!!"):
+        return line[2:].strip(), False
+    if line.startswith("!"):
+        return line[1:].strip(), True
+    return None
+
+
+def run(command: str, cwd: Path) -> ShellRun:
+    """Run through the user's shell with stdout and stderr merged; Ctrl-C stops the command, not kit."""
+    import os
+
+    shell = os.environ.get("SHELL") or "/bin/sh"
+    try:
+        proc = subprocess.run(
+            [shell, "-c", command],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    except KeyboardInterrupt:
+        return ShellRun(command, "", 130, interrupted=True)
+    except OSError as exc:
+        return ShellRun(command, f"cannot run {shell}: {exc.strerror or exc}", 127)
+    return ShellRun(command, proc.stdout.decode("utf-8", errors="replace"), proc.returncode)

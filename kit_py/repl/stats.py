@@ -1,0 +1,88 @@
+"""Numbers about a session for the status line, /session and /usage: tokens, cost, context size.
+
+Pure functions over entry dicts; the REPL caches their results per leaf so the toolbar stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+Entry = dict[str, Any]
+
+
+@dataclass
+class UsageTotals:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = None
+    messages: int = 0
+    answers: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def usage_totals(entries: list[Entry]) -> UsageTotals:
+    """Sum the usage of every assistant message in the session (all branches: it is what was paid)."""
+    totals = UsageTotals()
+    for entry in entries:
+        if entry.get("type") != "message":
+            continue
+        totals.messages += 1
+        if entry.get("role") != "assistant":
+            continue
+        totals.answers += 1
+        usage = entry.get("usage")
+        if not isinstance(usage, dict):
+            continue
+        totals.input_tokens += int(usage.get("input_tokens") or 0)
+        totals.output_tokens += int(usage.get("output_tokens") or 0)
+        totals.cache_read_tokens += int(usage.get("cache_read_tokens") or 0)
+        totals.cache_creation_tokens += int(usage.get("cache_creation_tokens") or 0)
+        cost = usage.get("cost_usd")
+        if isinstance(cost, (int, float)):
+            totals.cost_usd = (totals.cost_usd or 0.0) + float(cost)
+    return totals
+
+
+def estimate_tokens(message: Entry) -> int:
+    """bytes/4 of the message's parts (DESIGN.md §5), at least 1 for any message."""
+    return max(1, len(orjson.dumps(message.get("parts") or [])) // 4)
+
+
+def context_tokens(messages: list[Entry]) -> int:
+    """Tokens the next request will carry: the last reported usage plus estimates for what came after it."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        usage = message.get("usage")
+        if (
+            message.get("role") == "assistant"
+            and isinstance(usage, dict)
+            and usage.get("input_tokens")
+            and message.get("stop_reason") not in ("aborted", "error")
+        ):
+            reported = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+            return reported + sum(estimate_tokens(m) for m in messages[index + 1 :])
+    return sum(estimate_tokens(m) for m in messages)
+
+
+def human_tokens(count: int) -> str:
+    """1234 -> '1.2k', 2500000 -> '2.5M'."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    if count >= 1000:
+        return f"{count / 1000:.1f}k"
+    return str(count)
+
+
+def format_cost(cost: float | None) -> str:
+    """Dollars with sensible precision; 'n/a' when the provider's price is unknown."""
+    if cost is None:
+        return "n/a"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
