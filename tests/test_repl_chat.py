@@ -1,0 +1,91 @@
+"""Chatting in the REPL through a real pseudo-terminal: answers, multi-line input, Ctrl-C, errors, resume."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import session_files
+from tests.test_repl_pty import ALT_ENTER, CTRL_C, CTRL_D, CTRL_J, ENTER, PROMPT, UP, Terminal
+
+ANSWER = "# Release notes\n\nThe parser is **much faster** now.\n\n```python\nprint('fast')\n```\n"
+
+
+def _entries(kit_env):
+    files = session_files(kit_env)
+    assert len(files) == 1
+    return [json.loads(line) for line in files[0].read_text().splitlines()[1:]]
+
+
+def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, workdir, provider):
+    provider.reply(ANSWER)
+    term = Terminal.kit(provider, kit_env, workdir)
+    term.line("what changed?")
+    shown = term.expect("print('fast')")
+    assert "Release notes" in shown and "The parser is much faster now." in shown
+    assert "**" not in shown and "#" not in shown  # rendered markdown, not the raw text
+
+    # Alt+Enter and Ctrl-J insert newlines; Enter sends the whole block.
+    provider.reply("got three lines")
+    term.expect(PROMPT)
+    term.send("line one" + ALT_ENTER + "line two" + CTRL_J + "line three" + ENTER)
+    term.expect("got three lines")
+    assert provider.last_messages()[-1] == {"role": "user", "content": "line one\nline two\nline three"}
+
+    # A bracketed paste keeps its newlines and is not sent until Enter.
+    provider.reply("pasted ok")
+    term.expect(PROMPT)
+    term.send("\x1b[200~pasted a\npasted b\x1b[201~")
+    term.settle(0.3)
+    assert len(provider.chat_requests) == 2
+    term.send(ENTER)
+    term.expect("pasted ok")
+    assert provider.last_messages()[-1]["content"] == "pasted a\npasted b"
+
+    # Ctrl-C while streaming stops the answer, keeps the partial text and returns to the prompt.
+    provider.reply("partial-start " + "word " * 400 + "never-shown", chunk_size=6, delay=0.05)
+    term.line("tell me a long story")
+    term.expect("partial-start")
+    term.send(CTRL_C)
+    term.expect("interrupted")
+    term.expect(PROMPT)
+    aborted = [e for e in _entries(kit_env) if e.get("role") == "assistant"][-1]
+    assert aborted["stop_reason"] == "aborted"
+    assert aborted["parts"][0]["data"]["text"].startswith("partial-start")
+    assert "never-shown" not in aborted["parts"][0]["data"]["text"]
+
+    # A provider error prints one line and puts the typed prompt back, ready to send again.
+    provider.error(401)
+    before = len(_entries(kit_env))
+    term.send("keep this text" + ENTER)
+    term.expect("Incorrect API key")
+    term.expect(PROMPT)
+    term.expect("keep this text")
+    assert len(_entries(kit_env)) == before  # nothing was saved for the failed turn
+    provider.reply("second try worked")
+    term.send(ENTER)
+    term.expect("second try worked")
+    assert provider.last_messages()[-1] == {"role": "user", "content": "keep this text"}
+    term.expect(PROMPT)
+    term.send(CTRL_D)
+    assert term.wait_exit() == 0
+
+    # Resume: the old conversation is drawn as rendered markdown, interrupted answers are marked,
+    # and the input history (Up arrow) holds what was typed in the previous run.
+    provider.reply("resumed answer")
+    again = Terminal.kit(provider, kit_env, workdir, "-c")
+    history = again.ready()
+    assert "resumed" in history
+    assert "The parser is much faster now." in history and "**much faster**" not in history
+    assert "❯ what changed?" in history and "interrupted" in history
+    assert '"type"' not in history  # never raw JSON
+    again.send(UP)
+    again.settle()
+    again.send(UP)  # the screen is redrawn by diffs, so the recalled text is checked where it is sent
+    again.settle()
+    again.send(ENTER)
+    again.expect("resumed answer")
+    sent = provider.last_messages()
+    assert sent[-1] == {"role": "user", "content": "tell me a long story"}
+    assert {"role": "user", "content": "what changed?"} in sent  # the resumed context went along
+    again.line("/quit")
+    assert again.wait_exit() == 0
