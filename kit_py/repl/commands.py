@@ -177,8 +177,6 @@ def _name(repl: Repl, args: str) -> None:
 
 
 def _session(repl: Repl, args: str) -> None:
-    from rich.table import Table
-
     session = repl.session
     totals = stats.usage_totals(session.entries)
     tokens, window = repl.context_size()
@@ -197,7 +195,7 @@ def _session(repl: Repl, args: str) -> None:
         ("entries", str(len(session.entries))),
         ("messages", f"{totals.messages} ({len(repl.path_messages())} on the current branch)"),
         ("leaf", session.leaf_id or "-"),
-        ("model", f"{repl.settings.model} · thinking {repl.settings.thinking_level}"),
+        ("model", f"{repl.settings.model} (thinking level {repl.settings.thinking_level})"),
         (
             "tokens",
             f"{totals.input_tokens} in / {totals.output_tokens} out"
@@ -206,10 +204,8 @@ def _session(repl: Repl, args: str) -> None:
         ("context", _context_line(tokens, window)),
         ("cost", stats.format_cost(totals.cost_usd)),
     ]
-    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
-    for key, value in rows:
-        table.add_row(f"[kit.dim]{key}[/]", value)
-    repl.console.print(table, highlight=False)
+    for key, value in rows:  # plain lines: a long path must stay one copyable line
+        repl.console.print(f"{key:<9} {value}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _context_line(tokens: int, window: int | None) -> str:
