@@ -111,7 +111,8 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert "shell-out" in json.dumps(sent) and "hidden-out" not in json.dumps(sent)
     assert "first question" not in json.dumps(sent)  # undone
     content = sent[-1]["content"]
-    assert content[0]["text"] == 'look at @notes.txt and @pic.png\n\n<file path="notes.txt">\nsecret-content\n</file>'
+    attached = '<file path="notes.txt">\nsecret-content\n</file>'
+    assert content[0]["text"] == "look at @notes.txt and @pic.png\n\n" + attached
     assert content[1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
 
     # Commands owned by other parts of kit say what is missing.

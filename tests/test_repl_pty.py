@@ -75,7 +75,8 @@ class Terminal:
                 self.pos = found + len(needle)
                 return between
             if time.monotonic() > deadline:
-                raise AssertionError(f"{needle!r} did not appear; output after cursor:\n{text[self.pos:][-3000:]}")
+                rest = text[self.pos :][-3000:]
+                raise AssertionError(f"{needle!r} did not appear; output after cursor:\n{rest}")
             if not self.child.isalive():
                 self._pump(0.05)
                 if needle not in self.text[self.pos :]:
