@@ -143,9 +143,6 @@ def _report(error: KitError, debug: bool) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args in (["--version"], ["-V"]):
-        print(f"kit {__version__}")  # fast path: no typer, no rich
-        return
     debug = "--debug" in args
     command: Any = sessions_app if args and args[0] in SUBCOMMANDS else app
     try:
@@ -167,9 +164,19 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr)
         code = int(ExitCode.ERROR)
-    from kit_py.oneshot import hard_exit
-
     hard_exit(int(code or 0))
+
+
+def hard_exit(code: int) -> None:
+    """Skip the ~1 s interpreter teardown litellm causes, after flushing everything we own."""
+    import os
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        code = code or 1
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

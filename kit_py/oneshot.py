@@ -6,7 +6,6 @@ otherwise, or one JSON object with --json); everything else goes to stderr.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -164,13 +163,3 @@ def run_oneshot(session: Any, settings: Settings, prompt: str, mode: OutputMode,
     else:
         _footer(result)
     return 0
-
-
-def hard_exit(code: int) -> None:
-    """Skip the ~1 s interpreter teardown litellm causes, after flushing everything we own."""
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        code = code or 1
-    sys.stderr.flush()
-    os._exit(code)
