@@ -32,8 +32,14 @@ def wall(cmd: list[str], env: dict[str, str], runs: int) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -50,8 +56,12 @@ def main() -> None:
     emit("kit --version (wall, median of 15)", wall(kit + ["--version"], env, 15) * 1000, "ms", 80)
     emit("kit --help (wall, median of 7)", wall(kit + ["--help"], env, 7) * 1000, "ms", 250)
 
-    server = subprocess.Popen([sys.executable, str(REPO / "tests" / "provider.py"), "--port", "0", "--text", "hi"],
-                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "provider.py"), "--port", "0", "--text", "hi"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         base = server.stdout.readline().strip()
         baseline = wall([sys.executable, "-c", BASELINE, base], env, 5)

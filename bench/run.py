@@ -19,8 +19,15 @@ def main() -> int:
     for script in sorted(HERE.glob("bench_*.py")):
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=HERE.parent)
         if proc.returncode != 0:
-            rows.append({"name": f"{script.name} FAILED", "value": None, "unit": "", "budget": None,
-                         "error": (proc.stderr.strip().splitlines() or ["?"])[-1]})
+            rows.append(
+                {
+                    "name": f"{script.name} FAILED",
+                    "value": None,
+                    "unit": "",
+                    "budget": None,
+                    "error": (proc.stderr.strip().splitlines() or ["?"])[-1],
+                }
+            )
             continue
         for line in proc.stdout.splitlines():
             if line.startswith("{"):

@@ -44,5 +44,7 @@ def list_sessions_command(*, all_dirs: bool, json_output: bool) -> int:
     for info in infos:
         title = info.name or info.preview or "(no messages)"
         place = f"  {info.cwd}" if all_dirs else ""
-        print(f"{info.session_id[:12]}  {_age(info.modified):>8}  {info.message_count:>4} msgs  {title}{place}")
+        print(
+            f"{info.session_id[:12]}  {_age(info.modified):>8}  {info.message_count:>4} msgs  {title}{place}"
+        )
     return 0

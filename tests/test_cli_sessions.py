@@ -42,7 +42,7 @@ def test_files_and_folders_are_private(run_kit, provider, kit_env):
 
 
 def test_continue_matches_the_header_cwd_not_only_the_folder_name(run_kit, provider, kit_env, tmp_path):
-    # "/a-b/c" and "/a/b-c"... the encoding keeps these apart, but "a--b" folders can collide; the header decides.
+    # "x--y" and "x/y" encode to the same folder name; only the header cwd tells them apart.
     one = tmp_path / "x--y"
     two = tmp_path / "x" / "y"
     one.mkdir()
@@ -60,7 +60,9 @@ def test_session_by_id_prefix_and_errors_for_unknown_or_ambiguous(run_kit, provi
     run_kit("--json", "first")
     provider.reply("b")
     second_id = json.loads(run_kit("--json", "second").stdout)["session_id"]
-    first_id = [entries_of(p)[0]["id"] for p in session_files(kit_env) if entries_of(p)[0]["id"] != second_id][0]
+    first_id = [
+        entries_of(p)[0]["id"] for p in session_files(kit_env) if entries_of(p)[0]["id"] != second_id
+    ][0]
     provider.reply("c")
     assert run_kit("-s", first_id[:8], "follow up").returncode == 0
     assert [m["content"] for m in provider.last_messages()] == ["first", "a", "follow up"]
@@ -75,10 +77,26 @@ def test_ambiguous_prefix_lists_the_candidates(run_kit, provider, kit_env, workd
     ids = ["abcd" + "1" * 28, "abcd" + "2" * 28]
     for n, sid in enumerate(ids):
         (folder / f"2026-01-0{n + 1}T00-00-00-000Z_{sid[:12]}.jsonl").write_text(
-            json.dumps({"type": "session", "version": 3, "id": sid, "timestamp": "2026-01-01T00:00:00Z",
-                        "cwd": str(workdir)}) + "\n"
-            + json.dumps({"type": "message", "id": f"{n:016x}", "timestamp": "2026-01-01T00:00:00Z",
-                          "role": "user", "parts": [{"type": "text", "data": {"text": "q"}}]}) + "\n"
+            json.dumps(
+                {
+                    "type": "session",
+                    "version": 3,
+                    "id": sid,
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "cwd": str(workdir),
+                }
+            )
+            + "\n"
+            + json.dumps(
+                {
+                    "type": "message",
+                    "id": f"{n:016x}",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "role": "user",
+                    "parts": [{"type": "text", "data": {"text": "q"}}],
+                }
+            )
+            + "\n"
         )
     ambiguous = run_kit("-s", "abcd", "x")
     assert ambiguous.returncode == 12
@@ -117,7 +135,9 @@ def test_resume_restores_model_and_thinking_level_unless_overridden(run_kit, pro
     provider.reply("one")
     assert run_kit("--thinking-level", "low", "-m", "openai/first-model", "hi").returncode == 0
     provider.reply("two")
-    assert run_kit("-c", "again", provider_flags=False, env={"KIT_API_BASE": provider.base_url}).returncode == 0
+    assert (
+        run_kit("-c", "again", provider_flags=False, env={"KIT_API_BASE": provider.base_url}).returncode == 0
+    )
     assert provider.chat_requests[-1]["body"]["model"] == "first-model"
     provider.reply("three")
     assert run_kit("-c", "switch").returncode == 0
@@ -131,8 +151,12 @@ def test_resume_restores_model_and_thinking_level_unless_overridden(run_kit, pro
 
 def test_usage_and_cost_recorded_per_assistant_message(run_kit, provider, kit_env):
     provider.reply("priced", usage={"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100})
-    assert run_kit("-m", "openai/gpt-4o", "hi", provider_flags=False,
-                   env={"KIT_API_BASE": provider.base_url}).returncode == 0
+    assert (
+        run_kit(
+            "-m", "openai/gpt-4o", "hi", provider_flags=False, env={"KIT_API_BASE": provider.base_url}
+        ).returncode
+        == 0
+    )
     assistant = [e for e in entries_of(session_files(kit_env)[0]) if e.get("role") == "assistant"][0]
     assert assistant["usage"]["input_tokens"] == 1000
     assert assistant["usage"]["output_tokens"] == 100
@@ -148,5 +172,7 @@ def test_sessions_subcommand_lists_newest_first(run_kit, provider, kit_env):
     assert listing.returncode == 0
     lines = listing.stdout.splitlines()
     assert "beta question" in lines[0] and "alpha question" in lines[1]
-    rows = [json.loads(line) for line in run_kit("sessions", "--json", provider_flags=False).stdout.splitlines()]
+    rows = [
+        json.loads(line) for line in run_kit("sessions", "--json", provider_flags=False).stdout.splitlines()
+    ]
     assert [r["preview"] for r in rows] == ["beta question", "alpha question"]
