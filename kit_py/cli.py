@@ -7,7 +7,7 @@ instead. Everything heavy is imported lazily so `--version` and `--help` stay in
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from typer.exceptions import TyperException
@@ -15,9 +15,10 @@ from typer.exceptions import TyperException
 from kit_py import __version__
 from kit_py.errors import ExitCode, KitError
 
-SUBCOMMANDS = ("sessions",)
+SUBCOMMANDS = ("sessions", "completion")
 EPILOG = (
-    "Subcommands: kit sessions [--all] lists saved sessions. "
+    "Subcommands: kit sessions [--all] lists saved sessions; kit completion [bash|zsh|fish] [--install] "
+    "prints or installs shell completion. "
     "Environment: KIT_MODEL, KIT_API_BASE, KIT_API_KEY, KIT_HOME (sessions root, default ~/.kit), "
     "KIT_CONFIG_DIR (config and preferences)."
 )
@@ -146,6 +147,22 @@ def sessions(
     raise typer.Exit(list_sessions_command(all_dirs=all_dirs, json_output=json_output))
 
 
+completion_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+@completion_app.command("completion", context_settings={"help_option_names": ["-h", "--help"]})
+def completion(
+    shell: Annotated[str | None, typer.Argument(help="bash, zsh or fish (default: from $SHELL).")] = None,
+    install: Annotated[
+        bool, typer.Option("--install", help="Install it for this user, don't print it.")
+    ] = False,
+) -> None:
+    """Print the shell completion script (source it), or install it with --install."""
+    from kit_py.repl.shell_completion import completion_command
+
+    raise typer.Exit(completion_command(shell, install))
+
+
 def _report(error: KitError, debug: bool) -> int:
     if debug:
         import traceback
@@ -159,10 +176,12 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    command: Any = sessions_app if args and args[0] in SUBCOMMANDS else app
+    subcommand = {"sessions": sessions_app, "completion": completion_app}.get(args[0]) if args else None
     try:
-        code = command(
-            args=args[1:] if command is sessions_app else args, prog_name="kit", standalone_mode=False
+        code = (subcommand or app)(
+            args=args[1:] if subcommand else args,
+            prog_name=f"kit {args[0]}" if subcommand else "kit",
+            standalone_mode=False,
         )
     except KitError as error:
         code = _report(error, debug)

@@ -39,7 +39,7 @@ class Repl:
         self.cwd = Path.cwd()
         self.registry = REGISTRY
         self.theme = get_theme(settings.theme)
-        self.console = self._make_console()
+        self._console: Console | None = None
         self.pending_input = ""
         """Text to pre-fill the next prompt with (a failed turn's prompt, an undone message)."""
         self.exit_requested = False
@@ -48,10 +48,14 @@ class Repl:
         self._context_cache: tuple[Any, int] = (None, 0)
         self._prompt: PromptSession[str] | None = None
 
-    def _make_console(self) -> Console:
-        from rich.console import Console
+    @property
+    def console(self) -> Console:
+        """Created on first use: rich is not needed to draw the first prompt."""
+        if self._console is None:
+            from rich.console import Console
 
-        return Console(theme=rich_theme(self.theme), highlight=False)
+            self._console = Console(theme=rich_theme(self.theme), highlight=False)
+        return self._console
 
     # --- output helpers ------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class Repl:
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
         self.settings.theme = self.theme.name
-        self.console = self._make_console()
+        self._console = None
         if self._prompt is not None:
             self._prompt.style = prompt_style(self.theme)
         save_preference("theme", self.theme.name)
@@ -350,16 +354,16 @@ class Repl:
                 else "new session"
             )
         )
-        self.console.print(
-            f"[kit.dim]kit {__version__} · {self.settings.model} · {where} · /help for commands[/]",
-            highlight=False,
-        )
+        from prompt_toolkit import print_formatted_text
+
+        line = f"kit {__version__} · {self.settings.model} · {where} · /help for commands"
+        print_formatted_text([("class:banner", line)], style=prompt_style(self.theme))
 
     def run(self) -> int:
+        self._prompt = self._build_prompt()
         self._banner()
         if self.session.entries:
             render_history(self.console, self.session.path_entries(), self.theme.code_theme)
-        self._prompt = self._build_prompt()
         last_was_ctrl_c = False
         while not self.exit_requested:
             default, self.pending_input = self.pending_input, ""

@@ -38,6 +38,7 @@ THEMES: dict[str, Theme] = {
         code_theme="monokai",
         prompt={
             "prompt": "ansicyan bold",
+            "banner": "#808080",
             "continuation": "ansibrightblack",
             "bottom-toolbar": "noreverse bg:#262626 #a8a8a8",
             "bottom-toolbar.model": "bg:#262626 #5fd7ff bold",
@@ -60,6 +61,7 @@ THEMES: dict[str, Theme] = {
         code_theme="friendly",
         prompt={
             "prompt": "ansiblue bold",
+            "banner": "#6c6c6c",
             "continuation": "ansigray",
             "bottom-toolbar": "noreverse bg:#e4e4e4 #444444",
             "bottom-toolbar.model": "bg:#e4e4e4 #005f87 bold",

@@ -1,0 +1,98 @@
+"""REPL budgets (DESIGN.md §8): prompt visible after launch, and streamed-markdown render cost.
+
+1. Launch `kit` in a pseudo-terminal and time until the prompt is drawn (median of 5; budget 350 ms).
+2. CPU seconds to render 5k- and 20k-token answers fed in small deltas through the REPL's renderer;
+   linear cost means the 20k/5k ratio stays near 4 (a full re-render per token would make it ~16).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+KIT = Path(sys.executable).parent / "kit"
+PROMPT_MARK = "\u276f "
+
+
+def emit(name: str, value: float, unit: str, budget: float | None) -> None:
+    print(json.dumps({"name": name, "value": round(value, 4), "unit": unit, "budget": budget}), flush=True)
+
+
+def time_to_prompt(env: dict[str, str], cwd: str) -> float:
+    import pexpect
+
+    cmd = [str(KIT)] if KIT.exists() else [sys.executable, "-m", "kit_py"]
+    start = time.perf_counter()
+    child = pexpect.spawn(
+        cmd[0],
+        cmd[1:] + ["-m", "openai/bench", "--api-base", "http://127.0.0.1:9"],
+        env=env,
+        cwd=cwd,
+        dimensions=(40, 120),
+        encoding="utf-8",
+        timeout=30,
+    )
+    seen = ""
+    while PROMPT_MARK not in seen:
+        chunk = child.read_nonblocking(65536, timeout=30)
+        if "\x1b[6n" in chunk:
+            child.send("\x1b[1;1R")  # answer the cursor position request like a terminal does
+        seen += chunk
+    elapsed = time.perf_counter() - start
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    return elapsed
+
+
+def render_cpu(tokens: int) -> float:
+    from rich.console import Console
+
+    from kit_py.agent import TurnEvent
+    from kit_py.repl.render import TurnView
+    from kit_py.repl.theme import get_theme, rich_theme
+    from tests.provider import markdown_text
+
+    text = markdown_text(tokens)
+    console = Console(file=io.StringIO(), force_terminal=True, width=100, theme=rich_theme(get_theme("dark")))
+    view = TurnView(console, get_theme("dark").code_theme)
+    deltas = [text[i : i + 12] for i in range(0, len(text), 12)]  # ~3 tokens per delta, like a real stream
+    start = time.process_time()
+    for delta in deltas:
+        view(TurnEvent("text_delta", delta))
+    view.finish()
+    return time.process_time() - start
+
+
+def main() -> None:
+    tmp = tempfile.mkdtemp(prefix="kit-bench-repl-")
+    env = {
+        **os.environ,
+        "KIT_HOME": f"{tmp}/home",
+        "KIT_CONFIG_DIR": f"{tmp}/config",
+        "HOME": tmp,
+        "TERM": "xterm-256color",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    time_to_prompt(env, tmp)  # warm the page cache and .pyc files
+    launches = [time_to_prompt(env, tmp) for _ in range(5)]
+    emit("REPL prompt visible after launch (pty, median of 5)", statistics.median(launches) * 1000, "ms", 350)
+
+    render_cpu(500)  # warm imports (rich.markdown, pygments lexers)
+    small = render_cpu(5000)
+    large = render_cpu(20000)
+    emit("render streamed 5k-token answer (CPU)", small, "s", None)
+    emit("render streamed 20k-token answer (CPU)", large, "s", None)
+    emit("render cost ratio 20k/5k (linear ~4)", large / small, "x", 6)
+
+
+if __name__ == "__main__":
+    main()
