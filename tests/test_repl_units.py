@@ -1,0 +1,236 @@
+"""Fast checks of the REPL's pure parts: attachments, the command registry, completion, stats, rendering."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from rich.console import Console
+
+from kit_py.agent import TurnEvent
+from kit_py.errors import UsageError
+from kit_py.repl import attachments, shell, stats
+from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
+from kit_py.repl.completer import ReplCompleter, path_completions
+from kit_py.repl.render import TurnView, render_history
+from kit_py.repl.theme import get_theme, rich_theme
+
+REQUIRED = (
+    "help",
+    "model",
+    "thinking",
+    "theme",
+    "name",
+    "session",
+    "usage",
+    "new",
+    "clear",
+    "undo",
+    "retry",
+    "copy",
+    "compact",
+    "tree",
+    "fork",
+    "resume",
+    "export",
+    "import",
+    "share",
+    "quit",
+)
+
+
+def _console() -> Console:
+    return Console(file=io.StringIO(), width=100, theme=rich_theme(get_theme("dark")), color_system=None)
+
+
+def test_attachments_inline_text_attach_images_and_leave_mentions_alone(tmp_path: Path):
+    (tmp_path / "a.py").write_text("print(1)")
+    (tmp_path / "my notes.md").write_text("todo\n")
+    (tmp_path / "img.PNG").write_bytes(b"\x89PNG fake")
+    out = attachments.expand('check @a.py, @"my notes.md" and @img.PNG; ping @someone or me@a.py', tmp_path)
+    assert out.attached == ["a.py", "my notes.md", "img.PNG"]
+    assert out.text.endswith(
+        '<file path="a.py">\nprint(1)\n</file>\n\n<file path="my notes.md">\ntodo\n</file>'
+    )
+    assert out.text.count("<file") == 2  # me@a.py is an address, not an attachment
+    assert out.images == [{"data": base64.b64encode(b"\x89PNG fake").decode(), "media_type": "image/png"}]
+    assert attachments.expand("no files here @nope", tmp_path).text == "no files here @nope"
+
+
+def test_attachments_refuse_binary_and_oversized_files(tmp_path: Path):
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "big.txt").write_text("x" * (attachments.MAX_TEXT_BYTES + 1))
+    with pytest.raises(UsageError, match="binary"):
+        attachments.expand("@blob.bin", tmp_path)
+    with pytest.raises(UsageError, match="256 KB"):
+        attachments.expand("@big.txt", tmp_path)
+
+
+def test_registry_has_every_command_with_help_and_go_kit_aliases():
+    names = [c.name for c in COMMANDS]
+    assert set(REQUIRED) <= set(names)
+    assert all(c.help for c in COMMANDS)
+    for alias, name in {
+        "q": "quit",
+        "exit": "quit",
+        "h": "help",
+        "?": "help",
+        "m": "model",
+        "think": "thinking",
+        "n": "new",
+        "r": "resume",
+        "cp": "copy",
+        "u": "usage",
+        "cls": "clear",
+        "co": "compact",
+    }.items():
+        found = REGISTRY.find(alias)
+        assert found is not None and found.name == name, alias
+    assert REGISTRY.suggest("hlep") == "/help"
+    assert REGISTRY.suggest("modle") == "/model"
+    assert REGISTRY.suggest("zzzzzz") is None
+    assert split("/model  openai/gpt-4o ") == ("model", "openai/gpt-4o")
+    assert split("/new first line\nsecond") == ("new", "first line\nsecond")
+
+
+class _FakeRepl:
+    registry = REGISTRY
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+        class _Settings:
+            model = "openai/gpt-4o"
+
+        self.settings = _Settings()
+
+
+def _complete(text: str, cwd: Path) -> list[str]:
+    completer = ReplCompleter(_FakeRepl(cwd))  # type: ignore[arg-type]
+    return [
+        c.text for c in completer.get_completions(Document(text), CompleteEvent(completion_requested=True))
+    ]
+
+
+def test_completion_of_commands_arguments_and_paths(tmp_path: Path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("")
+    (tmp_path / "setup.cfg").write_text("")
+    (tmp_path / ".hidden").write_text("")
+    assert _complete("/th", tmp_path) == ["/thinking", "/theme"]
+    assert _complete("/thinking m", tmp_path) == ["minimal", "medium"]
+    assert _complete("/theme ", tmp_path) == ["dark", "light"]
+    assert "openai/gpt-4o-mini" in _complete("/model openai/gpt-4o", tmp_path)
+    assert _complete("read @s", tmp_path) == ["setup.cfg", "src/"]
+    assert _complete("read @src/", tmp_path) == ["src/app.py"]
+    assert [c.text for c in path_completions(".h", tmp_path)] == [".hidden"]
+
+
+def test_shell_escape_parsing_and_context_message(tmp_path: Path):
+    assert shell.parse("!ls -la") == ("ls -la", True)
+    assert shell.parse("!!git status") == ("git status", False)
+    assert shell.parse("hello") is None
+    run = shell.run("echo out; echo err >&2; exit 3", tmp_path)
+    assert run.exit_code == 3 and run.output == "out\nerr\n"
+    assert (
+        run.as_message_text() == "I ran `echo out; echo err >&2; exit 3` (exit code 3):\n```\nout\nerr\n```"
+    )
+
+
+def test_context_tokens_use_reported_usage_then_estimates():
+    user = {"role": "user", "parts": [{"type": "text", "data": {"text": "x" * 400}}]}
+    answer = {"role": "assistant", "parts": [], "usage": {"input_tokens": 1000, "output_tokens": 50}}
+    aborted = {"role": "assistant", "parts": [], "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
+    assert stats.context_tokens([user]) == stats.estimate_tokens(user)
+    assert stats.context_tokens([user, answer, user, aborted]) == 1050 + stats.estimate_tokens(user) + 1
+    entries = [
+        {"type": "message", **answer, "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.25}},
+        {"type": "message", **answer, "usage": {"input_tokens": 1, "output_tokens": 1, "cost_usd": 0.5}},
+    ]
+    totals = stats.usage_totals(entries)
+    assert (totals.input_tokens, totals.output_tokens, totals.cost_usd, totals.answers) == (11, 6, 0.75, 2)
+    assert stats.human_tokens(1234) == "1.2k" and stats.format_cost(None) == "n/a"
+
+
+def test_osc52_carries_the_text_base64_encoded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("TMUX", raising=False)
+    assert osc52("hé") == "\x1b]52;c;" + base64.b64encode("hé".encode()).decode() + "\x07"
+    monkeypatch.setenv("TMUX", "1")
+    assert osc52("x").startswith("\x1bPtmux;\x1b\x1b]52;c;")
+
+
+def test_history_is_rendered_markdown_with_markers():
+    path = [
+        {"type": "model_change", "id": "1", "provider": "openai", "model_id": "x"},
+        {"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": "explain"}}]},
+        {
+            "type": "message",
+            "role": "assistant",
+            "stop_reason": "aborted",
+            "parts": [
+                {"type": "reasoning", "data": {"thinking": "let me think about it"}},
+                {"type": "text", "data": {"text": "## Heading\n\nSome **bold** words"}},
+                {"type": "tool_call", "data": {"id": "c1", "name": "read", "input": '{"path": "a.py"}'}},
+            ],
+        },
+        {
+            "type": "message",
+            "role": "tool",
+            "parts": [
+                {
+                    "type": "tool_result",
+                    "data": {"tool_call_id": "c1", "content": "line1\nline2", "is_error": False},
+                }
+            ],
+        },
+    ]
+    console = _console()
+    render_history(console, path, "monokai")
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "❯ explain" in out and "Some bold words" in out and "**" not in out and "##" not in out
+    assert "thought for 5 words" in out and "⚙ read path=a.py" in out and "✓ line1" in out
+    assert "interrupted" in out and "model_change" not in out
+
+
+def test_turn_view_collapses_reasoning_and_renders_the_answer():
+    console = _console()
+    view = TurnView(console, "monokai")
+    for delta in ("step one ", "step two"):
+        view(TurnEvent("reasoning_delta", delta))
+    view(TurnEvent("text_delta", "Final *answer*\n\n"))
+    view(TurnEvent("text_delta", "- item"))
+    view.finish()
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
+    assert view.reasoning_text == "step one step two"
+
+
+def test_completion_script_prints_and_installs(kit_env, workdir, tmp_path: Path):
+    from tests.conftest import kit_command
+
+    def kit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*kit_command(), *args],
+            capture_output=True,
+            text=True,
+            env=kit_env,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    printed = kit("completion", "bash")
+    assert printed.returncode == 0 and "complete -o default -F _kit kit" in printed.stdout
+    assert subprocess.run(["bash", "-n"], input=printed.stdout, text=True).returncode == 0
+    assert "#compdef kit" in kit("completion", "zsh").stdout
+    installed = kit("completion", "fish", "--install")
+    target = Path(kit_env["XDG_CONFIG_HOME"]) / "fish" / "completions" / "kit.fish"
+    assert installed.returncode == 0 and str(target) in installed.stdout
+    assert "complete -c kit" in target.read_text()
+    wrong = kit("completion", "tcsh")
+    assert wrong.returncode == 2 and "choose one of: bash, zsh, fish" in wrong.stderr
