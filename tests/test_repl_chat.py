@@ -24,6 +24,11 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     assert "Release notes" in shown and "The parser is much faster now." in shown
     assert "**" not in shown and "#" not in shown  # rendered markdown, not the raw text
 
+    # Reasoning streams dimmed and is collapsed to one line once the answer starts.
+    provider.reply("the answer is 42", reasoning="first I consider the question carefully")
+    term.line("think first")
+    assert "thought for 6 words" in term.expect("the answer is 42")
+
     # Alt+Enter and Ctrl-J insert newlines; Enter sends the whole block.
     provider.reply("got three lines")
     term.expect(PROMPT)
@@ -34,9 +39,10 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     # A bracketed paste keeps its newlines and is not sent until Enter.
     provider.reply("pasted ok")
     term.expect(PROMPT)
+    requests_before = len(provider.chat_requests)
     term.send("\x1b[200~pasted a\npasted b\x1b[201~")
     term.settle(0.3)
-    assert len(provider.chat_requests) == 2
+    assert len(provider.chat_requests) == requests_before
     term.send(ENTER)
     term.expect("pasted ok")
     assert provider.last_messages()[-1]["content"] == "pasted a\npasted b"

@@ -113,10 +113,12 @@ class Terminal:
 
 
 def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, provider):
-    term = Terminal.kit(provider, kit_env, workdir)
+    term = Terminal.kit(provider, kit_env, workdir, "--no-session")
     banner = term.expect(PROMPT)
-    assert "openai/scripted" in banner and "new session" in banner
+    assert "openai/scripted" in banner and "in memory (--no-session)" in banner
     term.expect("thinking off")
+    term.send("/name scratch" + "\r")
+    term.expect("session named: scratch")
     term.send("some text")
     term.expect("some text")
     term.send(CTRL_C)  # clears the typed text, does not exit
@@ -127,3 +129,4 @@ def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, pr
     term.send(CTRL_C)
     assert term.wait_exit() == 0
     assert provider.chat_requests == []
+    assert not (Path(kit_env["KIT_HOME"]) / "sessions").exists()

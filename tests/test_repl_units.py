@@ -204,9 +204,14 @@ def test_turn_view_collapses_reasoning_and_renders_the_answer():
         view(TurnEvent("reasoning_delta", delta))
     view(TurnEvent("text_delta", "Final *answer*\n\n"))
     view(TurnEvent("text_delta", "- item"))
+    view(TurnEvent("tool_call", "read", {"name": "read", "arguments": '{"path": "a.py", "limit": 5}'}))
+    view(TurnEvent("tool_result", "no such file\nmore", {"is_error": True}))
+    view(TurnEvent("retry", "rate limited; retrying in 1.0s"))
     view.finish()
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
+    assert out.index("• item") < out.index("⚙ read path=a.py limit=5") < out.index("✗ no such file")
+    assert "↻ rate limited; retrying in 1.0s" in out
     assert view.reasoning_text == "step one step two"
 
 

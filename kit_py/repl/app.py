@@ -32,8 +32,14 @@ PROMPT = "❯ "
 class Repl:
     """State of one interactive run: settings, the current session, the console and the input line."""
 
-    def __init__(self, settings: Settings, session: SessionManager, debug: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, session: SessionManager, debug: bool = False, tool_setup: Any = None
+    ) -> None:
         self.settings = settings
+        self.tool_setup = tool_setup
+        """`agent.ToolSetup` for the tools offered each turn (None: no tools); asks the user to approve."""
+        if tool_setup is not None and tool_setup.approve is None:
+            tool_setup.approve = self.approve
         self.session = session
         self.debug = debug
         self.cwd = Path.cwd()
@@ -164,6 +170,23 @@ class Repl:
             return
         self.note(f"compacted{': ' + str(outcome) if outcome else ''}")
 
+    def approve(self, action: Any) -> bool:
+        """Safe mode: show what a tool is about to do and ask; 'always' stops asking for that tool."""
+        from prompt_toolkit import prompt
+        from prompt_toolkit.formatted_text import FormattedText
+
+        self.console.print(
+            f"⚠ {action.tool}: {action.reason}", style="kit.warn", markup=False, highlight=False
+        )
+        if action.preview:
+            self.console.print(action.preview, markup=False, highlight=False)
+        question = FormattedText([("class:prompt", "allow? [y]es / [n]o / [a]lways for this tool: ")])
+        answer = prompt(question, style=prompt_style(self.theme)).strip().lower()
+        if answer in ("a", "always") and self.tool_setup is not None:
+            self.tool_setup.always_allowed.add(action.tool)
+            return True
+        return answer in ("y", "yes")
+
     # --- input ---------------------------------------------------------------------------------------
 
     def handle(self, text: str) -> None:
@@ -231,7 +254,14 @@ class Repl:
         try:
             self._wait_for_llm()
             llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
-            agent.run_turn(self.session, self.settings, user_entry, on_event=view, debug=self.debug)
+            agent.run_turn(
+                self.session,
+                self.settings,
+                user_entry,
+                on_event=view,
+                tool_setup=self.tool_setup,
+                debug=self.debug,
+            )
         except agent.TurnFailed as failed:
             view.finish()
             if failed.exit_code == ExitCode.INTERRUPTED:
@@ -383,8 +413,10 @@ class Repl:
         return 0
 
 
-def run_repl(settings: Settings, open_session: Callable[[], Any], debug: bool = False) -> int:
+def run_repl(
+    settings: Settings, open_session: Callable[[], Any], debug: bool = False, tool_setup: Any = None
+) -> int:
     """Entry point used by `kit` when there is no prompt and stdin is a terminal."""
     session = open_session()
     agent.apply_session_model(settings, session)
-    return Repl(settings, session, debug=debug).run()
+    return Repl(settings, session, debug=debug, tool_setup=tool_setup).run()
