@@ -105,6 +105,10 @@ class Repl:
         if self._warm_up.is_alive():
             with self.console.status("[kit.dim]loading the model library…[/]", spinner="dots"):
                 self._warm_up.join()
+        if self.debug:
+            from kit_py import llm
+
+            llm.load_litellm(debug=True)  # already imported: this only turns litellm's logging on
 
     def _start_warm_up(self, *_: Any) -> None:
         if self._warm_up is None:
