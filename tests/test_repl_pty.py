@@ -32,8 +32,86 @@ PROMPT = "❯ "
 TOOLBAR_MARK = "· thinking "
 
 
+CSI = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])")
+
+
 def clean(text: str) -> str:
     return ANSI.sub("", text).replace("\r", "")
+
+
+class Screen:
+    """Just enough of a VT100 to replay output into lines: cursor moves, erases, wrapping, scrolling.
+
+    prompt_toolkit and rich redraw by diffs and cursor moves, so what the user finally sees can only be
+    checked on a screen, not in the byte stream.
+    """
+
+    def __init__(self, rows: int = 40, cols: int = 120) -> None:
+        self.rows, self.cols = rows, cols
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.scrolled: list[str] = []
+        self.row = self.col = 0
+
+    def _newline(self) -> None:
+        self.row += 1
+        if self.row == self.rows:
+            self.scrolled.append("".join(self.grid.pop(0)).rstrip())
+            self.grid.append([" "] * self.cols)
+            self.row -= 1
+
+    def _csi(self, params: str, final: str) -> None:
+        if params.startswith("?"):
+            return
+        numbers = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else [0]
+        n = numbers[0] or 1
+        if final == "A":
+            self.row = max(0, self.row - n)
+        elif final == "B":
+            self.row = min(self.rows - 1, self.row + n)
+        elif final == "C":
+            self.col = min(self.cols - 1, self.col + n)
+        elif final == "D":
+            self.col = max(0, self.col - n)
+        elif final == "G":
+            self.col = n - 1
+        elif final == "H":
+            self.row, self.col = n - 1, (numbers[1] if len(numbers) > 1 and numbers[1] else 1) - 1
+        elif final in "JK":
+            whole = numbers[0] == 2
+            start = 0 if whole else self.col
+            self.grid[self.row][start:] = [" "] * (self.cols - start)
+            if final == "J":
+                for row in range(0 if whole else self.row + 1, self.rows):
+                    self.grid[row] = [" "] * self.cols
+
+    def feed(self, data: str) -> Screen:
+        i = 0
+        while i < len(data):
+            char = data[i]
+            if char == "\x1b":
+                csi = CSI.match(data, i)
+                other = csi or ANSI.match(data, i)
+                if csi:
+                    self._csi(csi.group(1), csi.group(2))
+                i = other.end() if other else i + 1
+                continue
+            i += 1
+            if char == "\r":
+                self.col = 0
+            elif char == "\n":
+                self._newline()
+            elif char == "\b":
+                self.col = max(0, self.col - 1)
+            elif char >= " ":
+                if self.col >= self.cols:
+                    self.col = 0
+                    self._newline()
+                self.grid[self.row][self.col] = char
+                self.col += 1
+        return self
+
+    def text(self) -> str:
+        return "\n".join(self.scrolled + ["".join(line).rstrip() for line in self.grid]).rstrip()
 
 
 class Terminal:
@@ -63,6 +141,11 @@ class Terminal:
     @property
     def text(self) -> str:
         return clean(self.raw)
+
+    def screen(self) -> str:
+        """What the terminal shows now (with everything scrolled off above it)."""
+        self._pump(0.05)
+        return Screen().feed(self.raw).text()
 
     def expect(self, needle: str, timeout: float = 20) -> str:
         """Wait until `needle` appears after the cursor; returns the text between and moves past it."""
@@ -115,7 +198,7 @@ class Terminal:
 def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, provider):
     term = Terminal.kit(provider, kit_env, workdir, "--no-session")
     banner = term.expect(PROMPT)
-    assert "openai/scripted" in banner and "in memory (--no-session)" in banner
+    assert banner.startswith("kit ") and "openai/scripted" in banner and "in memory (--no-session)" in banner
     term.expect("thinking off")
     term.send("/name scratch" + "\r")
     term.expect("session named: scratch")

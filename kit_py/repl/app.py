@@ -6,8 +6,10 @@ thread once the prompt has been drawn, so the first answer does not pay for the 
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,27 @@ if TYPE_CHECKING:
     from kit_py.session import SessionManager
 
 PROMPT = "❯ "
+
+
+@contextmanager
+def _no_echo() -> Iterator[None]:
+    """While an answer streams, keys are not echoed: a `^C` echo would shift the live region and leave
+    garbage lines, and typed-ahead text waits in the input queue for the next prompt instead."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 class Repl:
@@ -258,14 +281,15 @@ class Repl:
         try:
             self._wait_for_llm()
             llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
-            agent.run_turn(
-                self.session,
-                self.settings,
-                user_entry,
-                on_event=view,
-                tool_setup=self.tool_setup,
-                debug=self.debug,
-            )
+            with view.deferring_interrupts(), _no_echo():
+                agent.run_turn(
+                    self.session,
+                    self.settings,
+                    user_entry,
+                    on_event=view,
+                    tool_setup=self.tool_setup,
+                    debug=self.debug,
+                )
         except agent.TurnFailed as failed:
             view.finish()
             if failed.exit_code == ExitCode.INTERRUPTED:
@@ -389,9 +413,10 @@ class Repl:
             )
         )
         from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
 
         line = f"kit {__version__} · {self.settings.model} · {where} · /help for commands"
-        print_formatted_text([("class:banner", line)], style=prompt_style(self.theme))
+        print_formatted_text(FormattedText([("class:banner", line)]), style=prompt_style(self.theme))
 
     def run(self) -> int:
         self._prompt = self._build_prompt()

@@ -7,7 +7,10 @@ the answer starts (`/reasoning` shows it in full); tool calls get one-line heade
 from __future__ import annotations
 
 import json
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from kit_py.session.format import message_text
@@ -151,18 +154,45 @@ class TurnView:
         self._tail = ""
         self._live: Live | None = None
         self._last_draw = 0.0
-        self.text_chars = 0
+        self._drawing = False
+        self._interrupt_pending = False
 
     @property
     def reasoning_text(self) -> str:
         return "".join(self.reasoning)
 
+    @contextmanager
+    def deferring_interrupts(self) -> Iterator[None]:
+        """Ctrl-C in the middle of drawing would leave the live region half-drawn on screen: while a
+        draw is in progress the interrupt waits for it to finish, then is raised as usual."""
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self._drawing:
+                self._interrupt_pending = True
+            else:
+                raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def __call__(self, event: TurnEvent) -> None:
+        self._drawing = True
+        try:
+            self._draw(event)
+        finally:
+            self._drawing = False
+        if self._interrupt_pending:
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
+
+    def _draw(self, event: TurnEvent) -> None:
         if event.type == "reasoning_delta":
             self._reasoning(event.text)
         elif event.type == "text_delta":
             self._close_reasoning()
-            self.text_chars += len(event.text)
             self.stream.feed(event.text)
         elif event.type == "retry":
             self.console.print(f"[kit.warn]↻ {event.text}[/]", highlight=False)
@@ -208,5 +238,10 @@ class TurnView:
 
     def finish(self) -> None:
         """Flush whatever is still live (also after an interrupt or error)."""
-        self._close_reasoning()
-        self.stream.finish()
+        self._drawing = True  # a second Ctrl-C while the last block is drawn must not garble it
+        try:
+            self._close_reasoning()
+            self.stream.finish()
+        finally:
+            self._drawing = False
+            self._interrupt_pending = False
