@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import session_files
-from tests.test_repl_pty import ALT_ENTER, CTRL_C, CTRL_D, CTRL_J, ENTER, PROMPT, UP, Terminal
+from tests.test_repl_pty import ALT_ENTER, CTRL_C, CTRL_D, CTRL_J, CTRL_R, ENTER, PROMPT, UP, Terminal
 
 ANSWER = "# Release notes\n\nThe parser is **much faster** now.\n\n```python\nprint('fast')\n```\n"
 
@@ -94,5 +94,13 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     sent = provider.last_messages()
     assert sent[-1] == {"role": "user", "content": "tell me a long story"}
     assert {"role": "user", "content": "what changed?"} in sent  # the resumed context went along
+    again.ready()
+    provider.reply("found by search")
+    for keys in (CTRL_R, "three", ENTER):  # Ctrl-R searches the history; Enter takes the match
+        again.send(keys)
+        again.settle(0.3)
+    again.send(ENTER)
+    again.expect("found by search")
+    assert provider.last_messages()[-1]["content"] == "line one\nline two\nline three"
     again.line("/quit")
     assert again.wait_exit() == 0

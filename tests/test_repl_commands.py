@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import yaml
 
@@ -146,9 +147,11 @@ def test_preferences_survive_a_restart_and_flags_and_config_win(kit_env, workdir
     assert term.wait_exit() == 0
 
     env = {**kit_env, "KIT_API_BASE": provider.base_url}
+    del env["NO_COLOR"]
     restarted = Terminal([], env, workdir)  # no -m: the remembered model is used
     toolbar = restarted.expect(" tok")
     assert "openai/remembered" in toolbar and "thinking medium" in toolbar
+    assert re.search(r"\x1b\[[0-9;]*48;5;254[0-9;]*m openai/remembered", restarted.raw)  # light theme colours
     restarted.send("/theme" + ENTER)
     assert "theme: light" in restarted.ready()
     restarted.send("/quit" + ENTER)

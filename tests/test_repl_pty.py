@@ -25,6 +25,7 @@ ALT_ENTER = "\x1b\r"
 CTRL_J = "\n"
 CTRL_C = "\x03"
 CTRL_D = "\x04"
+CTRL_R = "\x12"
 UP = "\x1b[A"
 SHIFT_TAB = "\x1b[Z"
 TAB = "\t"
@@ -213,3 +214,4 @@ def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, pr
     assert term.wait_exit() == 0
     assert provider.chat_requests == []
     assert not (Path(kit_env["KIT_HOME"]) / "sessions").exists()
+    assert not re.search(r"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7])[;m]", term.raw)  # NO_COLOR: no colours

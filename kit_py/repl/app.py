@@ -350,7 +350,7 @@ class Repl:
     def _build_prompt(self) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.application.current import get_app
-        from prompt_toolkit.filters import Condition
+        from prompt_toolkit.filters import Condition, is_searching
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
@@ -358,7 +358,7 @@ class Repl:
 
         keys = KeyBindings()
 
-        @keys.add("enter")
+        @keys.add("enter", filter=~is_searching)  # while Ctrl-R searching, Enter accepts the match
         def _send(event: KeyPressEvent) -> None:
             buffer = event.current_buffer
             state = buffer.complete_state
@@ -376,7 +376,7 @@ class Repl:
         def _cycle(event: KeyPressEvent) -> None:
             self.cycle_thinking()
 
-        @keys.add("c-c")
+        @keys.add("c-c", filter=~is_searching)
         def _interrupt(event: KeyPressEvent) -> None:
             if event.current_buffer.text:
                 event.current_buffer.reset()
