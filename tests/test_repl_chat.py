@@ -72,7 +72,22 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     term.send(ENTER)
     term.expect("second try worked")
     assert provider.last_messages()[-1] == {"role": "user", "content": "keep this text"}
-    term.expect(PROMPT)
+    term.ready()
+
+    # A stream that breaks off mid-answer: the partial answer stays in the file on a side branch,
+    # the prompt comes back, and sending it again continues from before the failed attempt.
+    provider.reply("cut-off " * 20, chunk_size=8, drop_after=4)
+    term.send("flaky question" + ENTER)
+    term.expect("your prompt is back")
+    term.expect("flaky question")
+    broken = [e for e in _entries(kit_env) if e.get("role") == "assistant"][-1]
+    assert broken["stop_reason"] == "error" and broken["parts"][0]["data"]["text"].startswith("cut-off")
+    provider.reply("steady answer")
+    term.send(ENTER)
+    term.expect("steady answer")
+    sent = provider.last_messages()
+    assert [m["content"] for m in sent].count("flaky question") == 1
+    term.ready()
     term.send(CTRL_D)
     assert term.wait_exit() == 0
 
@@ -92,7 +107,7 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     again.send(ENTER)
     again.expect("resumed answer")
     sent = provider.last_messages()
-    assert sent[-1] == {"role": "user", "content": "tell me a long story"}
+    assert sent[-1] == {"role": "user", "content": "keep this text"}  # newest first: flaky, keep, ...
     assert {"role": "user", "content": "what changed?"} in sent  # the resumed context went along
     again.ready()
     provider.reply("found by search")

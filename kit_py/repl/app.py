@@ -74,7 +74,7 @@ class Repl:
         self.exit_requested = False
         self._warm_up: threading.Thread | None = None
         self._windows: dict[str, int | None] = {}
-        self._context_cache: tuple[Any, int] = (None, 0)
+        self._numbers: tuple[Any, tuple[int, float | None]] = (None, (0, None))
         self._prompt: PromptSession[str] | None = None
 
     @property
@@ -102,13 +102,18 @@ class Repl:
     def path_messages(self) -> list[dict[str, Any]]:
         return [e for e in self.session.path_entries() if e.get("type") == "message"]
 
+    def _session_numbers(self) -> tuple[int, float | None]:
+        """(context tokens, session cost), recomputed only when the session changed: the status line
+        asks on every keypress and a long session must not make typing slow."""
+        key = (self.session, self.session.leaf_id, len(self.session.entries))
+        if self._numbers[0] != key:
+            tokens = stats.context_tokens(self.session.build_context().messages)
+            self._numbers = (key, (tokens, stats.usage_totals(self.session.entries).cost_usd))
+        return self._numbers[1]
+
     def context_size(self) -> tuple[int, int | None]:
         """(tokens the next request carries, the model's window or None while unknown)."""
-        key = (id(self.session), self.session.leaf_id, len(self.session.entries))
-        if self._context_cache[0] != key:
-            tokens = stats.context_tokens(self.session.build_context().messages)
-            self._context_cache = (key, tokens)
-        return self._context_cache[1], self._window(self.settings.model)
+        return self._session_numbers()[0], self._window(self.settings.model)
 
     def _window(self, model: str) -> int | None:
         if model in self._windows:
@@ -330,13 +335,13 @@ class Repl:
     # --- the loop -----------------------------------------------------------------------------------
 
     def _toolbar(self) -> StyleAndTextTuples:
-        tokens, window = self.context_size()
+        tokens, cost = self._session_numbers()
+        window = self._window(self.settings.model)
         context = (
             f"{100 * tokens / window:.0f}% of {stats.human_tokens(window)}"
             if window
-            else (f"~{stats.human_tokens(tokens)} tok")
+            else f"~{stats.human_tokens(tokens)} tok"
         )
-        cost = stats.usage_totals(self.session.entries).cost_usd
         name = f" · {self.session.name}" if self.session.name else ""
         return [
             ("class:bottom-toolbar.model", f" {self.settings.model} "),
