@@ -196,13 +196,23 @@ class Terminal:
         return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
 
 
-def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, provider):
-    term = Terminal.kit(provider, kit_env, workdir, "--no-session")
+def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, provider, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # config dir unusable: history and preferences degrade, the chat still works
+    term = Terminal.kit(provider, {**kit_env, "KIT_CONFIG_DIR": str(blocked)}, workdir, "--no-session")
     banner = term.expect(PROMPT)
-    assert banner.startswith("kit ") and "openai/scripted" in banner and "in memory (--no-session)" in banner
+    assert "input history is not saved" in banner
+    assert (
+        banner.splitlines()[-1].startswith("kit ")
+        and "openai/scripted" in banner
+        and "in memory (--no-session)" in banner
+    )
     term.expect("thinking off")
     term.send("/name scratch" + "\r")
     term.expect("session named: scratch")
+    term.send("/theme light" + "\r")
+    term.expect("could not remember it")
+    term.expect("theme: light (for this session only)")
     term.send("some text")
     term.expect("some text")
     term.send(CTRL_C)  # clears the typed text, does not exit

@@ -24,6 +24,7 @@ from kit_py.repl.theme import get_theme, prompt_style, rich_theme
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from prompt_toolkit.history import History
     from rich.console import Console
 
     from kit_py.session import SessionManager
@@ -146,6 +147,15 @@ class Repl:
 
     # --- changing settings -----------------------------------------------------------------------------
 
+    def _remember(self, key: str, value: str) -> str:
+        """Save a preference; returns the note to show (a failure to save is reported, not fatal)."""
+        try:
+            save_preference(key, value)
+        except OSError as exc:
+            self.warn(f"could not remember it: {exc.strerror or exc} ({exc.filename or 'preferences.yml'})")
+            return " (for this session only)"
+        return " (remembered for next time)"
+
     def set_model(self, name: str) -> None:
         from kit_py import llm
 
@@ -158,14 +168,13 @@ class Repl:
             self.error(exc.message)
             return
         self.settings.model = name
-        save_preference("model", name)
-        self.note(f"model: {name} (remembered for next time)")
+        self.note(f"model: {name}{self._remember('model', name)}")
 
     def set_thinking(self, level: str, quiet: bool = False) -> None:
         self.settings.thinking_level = level
-        save_preference("thinking_level", level)
+        remembered = self._remember("thinking_level", level)
         if not quiet:
-            self.note(f"thinking level: {level} (remembered for next time)")
+            self.note(f"thinking level: {level}{remembered}")
 
     def cycle_thinking(self) -> None:
         levels = list(THINKING_LEVELS)
@@ -179,8 +188,7 @@ class Repl:
         self._console = None
         if self._prompt is not None:
             self._prompt.style = prompt_style(self.theme)
-        save_preference("theme", self.theme.name)
-        self.note(f"theme: {self.theme.name} (remembered for next time)")
+        self.note(f"theme: {self.theme.name}{self._remember('theme', self.theme.name)}")
 
     def new_session(self) -> None:
         """Leave the current session (it stays on disk) and start an empty one in the same place."""
@@ -220,6 +228,20 @@ class Repl:
         return answer in ("y", "yes")
 
     # --- input ---------------------------------------------------------------------------------------
+
+    def _handle_safely(self, text: str) -> None:
+        """An interrupted command or a bug in one must not end the chat or lose what was typed."""
+        try:
+            self.handle(text)
+        except KeyboardInterrupt:
+            self.warn("⏹ interrupted")
+        except Exception as exc:  # the REPL outlives any single command
+            if self.debug:
+                import traceback
+
+                traceback.print_exc()
+            self.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+            self.pending_input = text
 
     def handle(self, text: str) -> None:
         """Dispatch one submitted input: slash command, shell escape or a prompt for the model."""
@@ -352,11 +374,24 @@ class Repl:
             ),
         ]
 
+    def _history(self) -> History:
+        """Input history shared by all sessions; in memory only when its folder cannot be created."""
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+        history_file = data_dir() / "history"
+        try:
+            history_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            self.warn(
+                f"input history is not saved: cannot create {history_file.parent}: {exc.strerror or exc}"
+            )
+            return InMemoryHistory()
+        return FileHistory(str(history_file))
+
     def _build_prompt(self) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.application.current import get_app
         from prompt_toolkit.filters import Condition, is_searching
-        from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
         from kit_py.repl.completer import ReplCompleter
@@ -388,14 +423,12 @@ class Repl:
             else:
                 event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
-        history_file = data_dir() / "history"
-        history_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         session: PromptSession[str] = PromptSession(
             message=[("class:prompt", PROMPT)],
             multiline=True,
             prompt_continuation=lambda width, line, soft: [("class:continuation", " " * width)],
             key_bindings=keys,
-            history=FileHistory(str(history_file)),
+            history=self._history(),
             completer=ReplCompleter(self),
             complete_while_typing=Condition(lambda: get_app().current_buffer.text.startswith("/")),
             bottom_toolbar=self._toolbar,
@@ -442,7 +475,7 @@ class Repl:
             except EOFError:
                 break
             last_was_ctrl_c = False
-            self.handle(text)
+            self._handle_safely(text)
         self.session.close()
         return 0
 
