@@ -40,12 +40,13 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     provider.reply("pasted ok")
     term.expect(PROMPT)
     requests_before = len(provider.chat_requests)
-    term.send("\x1b[200~pasted a\npasted b\x1b[201~")
-    term.settle(0.3)
+    pasted = "\n".join(f"pasted line {i}: " + "x" * 60 for i in range(300))  # ~23 KB
+    term.send("\x1b[200~" + pasted + "\x1b[201~")
+    term.settle(0.5)
     assert len(provider.chat_requests) == requests_before
     term.send(ENTER)
-    term.expect("pasted ok")
-    assert provider.last_messages()[-1]["content"] == "pasted a\npasted b"
+    term.expect("pasted ok", timeout=30)
+    assert provider.last_messages()[-1]["content"] == pasted
 
     # Ctrl-C while streaming stops the answer, keeps the partial text and returns to the prompt.
     provider.reply("partial-start " + "word " * 400 + "never-shown", chunk_size=6, delay=0.05)
