@@ -11,7 +11,7 @@ from typing import Any
 
 from kit_py.session import format as fmt
 from kit_py.session.context import Context, build_context, current_model
-from kit_py.session.store import SessionFile, load_lines
+from kit_py.session.store import SessionFile, gc_paused, load_lines
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -50,8 +50,9 @@ class SessionManager:
     def open(cls, path: Path) -> SessionManager:
         """Load a file tolerantly: unreadable lines are skipped and described in `.warnings`."""
         path = Path(path)
-        loaded = load_lines(path)
-        tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
+        with gc_paused():
+            loaded = load_lines(path)
+            tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
         header = loaded.header
         if header is None:
             header = fmt.header("", session_id="")

@@ -11,6 +11,7 @@ from typing import Any
 from kit_py.session.format import ENTRY_TYPES, is_leaf_marker
 
 Entry = dict[str, Any]
+_METADATA_TYPES = frozenset({"label", "session_info"})
 
 
 class Tree:
@@ -19,7 +20,7 @@ class Tree:
     def __init__(self) -> None:
         self.entries: list[Entry] = []  # tree nodes, file order
         self.by_id: dict[str, Entry] = {}
-        self._children: dict[str, list[str]] = {}
+        self._children: dict[str, list[str]] | None = None  # built on first use: open stays cheap
         self._parent_override: dict[str, str | None] = {}  # ids whose stored parent_id is unusable
         self.labels: dict[str, str] = {}
         self.name: str | None = None
@@ -33,7 +34,7 @@ class Tree:
         self.by_id[eid] = entry
         self.entries.append(entry)
         pid = entry.get("parent_id")
-        if pid is not None:
+        if pid is not None and self._children is not None:
             self._children.setdefault(pid, []).append(eid)
         self._note_metadata(entry)
         self.leaf_id = eid
@@ -57,52 +58,44 @@ class Tree:
         warnings: list[str] = []
         by_id = tree.by_id
         kept: list[Entry] = tree.entries
-        kept_lines: dict[str, int] = {}
-        forward: list[str] = []  # parent not seen yet: resolved after the pass
+        kept_lines: list[int] = []
+        forward: list[tuple[str, int]] = []  # parent not seen yet: resolved after the pass
+        note = tree._note_metadata
         for entry, lineno in zip(entries, linenos, strict=True):
             eid = entry.get("id")
-            etype = entry.get("type")
-            if not isinstance(eid, str) or not eid:
+            if eid.__class__ is not str or not eid:
                 warnings.append(f"line {lineno}: entry without an id ignored")
                 continue
             if eid in by_id:
-                warnings.append(
-                    f"line {lineno}: duplicate id {eid} ignored (first seen on line {kept_lines[eid]})"
-                )
+                first = kept_lines[kept.index(by_id[eid])]
+                warnings.append(f"line {lineno}: duplicate id {eid} ignored (first seen on line {first})")
                 continue
+            etype = entry.get("type")
             if etype not in ENTRY_TYPES:
                 warnings.append(f"line {lineno}: unknown entry type {etype!r} kept but not interpreted")
-            kept_lines[eid] = lineno
             by_id[eid] = entry
             kept.append(entry)
+            kept_lines.append(lineno)
             pid = entry.get("parent_id")
-            if pid is not None:
-                if isinstance(pid, str) and pid in by_id and pid != eid:
-                    tree._children.setdefault(pid, []).append(eid)
-                else:
-                    forward.append(eid)
-            tree._note_metadata(entry)
-        if forward:
-            tree._resolve_forward(forward, kept_lines, warnings)
+            if pid is not None and (pid.__class__ is not str or pid not in by_id or pid == eid):
+                forward.append((eid, lineno))
+            if etype in _METADATA_TYPES:
+                note(entry)
+        for eid, lineno in forward:
+            tree._resolve_forward(eid, lineno, warnings)
         tree.leaf_id = tree.default_leaf()
         return tree, warnings
 
-    def _resolve_forward(self, ids: list[str], lines: dict[str, int], warnings: list[str]) -> None:
-        """Attach entries whose parent appears later in the file, unless that makes a cycle."""
-        for eid in ids:
-            pid = self.by_id[eid].get("parent_id")
-            line = lines[eid]
-            if not isinstance(pid, str) or pid not in self.by_id:
-                self._parent_override[eid] = None
-                warnings.append(f"line {line}: parent {pid} not found; entry kept as a root")
-                continue
-            if self._reaches(pid, eid):
-                self._parent_override[eid] = None
-                warnings.append(f"line {line}: parent link {eid} -> {pid} forms a cycle; kept as a root")
-                continue
-            siblings = self._children.setdefault(pid, [])
-            siblings.append(eid)
-            siblings.sort(key=lambda c: lines[c])
+    def _resolve_forward(self, eid: str, line: int, warnings: list[str]) -> None:
+        """Keep a parent that appears later in the file, unless it is missing or makes a cycle."""
+        pid = self.by_id[eid].get("parent_id")
+        if not isinstance(pid, str) or pid not in self.by_id:
+            self._parent_override[eid] = None
+            warnings.append(f"line {line}: parent {pid} not found; entry kept as a root")
+        elif self._reaches(pid, eid):
+            self._parent_override[eid] = None
+            warnings.append(f"line {line}: parent link {eid} -> {pid} forms a cycle; kept as a root")
+        else:
             warnings.append(f"line {line}: parent {pid} appears later in the file; attached anyway")
 
     def _reaches(self, start: str, target: str) -> bool:
@@ -139,6 +132,13 @@ class Tree:
 
     def children(self, entry_id: str) -> list[str]:
         """Child ids in file order."""
+        if self._children is None:
+            index: dict[str, list[str]] = {}
+            for entry in self.entries:
+                pid = self.parent_of(entry["id"])
+                if pid is not None:
+                    index.setdefault(pid, []).append(entry["id"])
+            self._children = index
         return list(self._children.get(entry_id, ()))
 
     def roots(self) -> list[str]:
