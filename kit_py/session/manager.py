@@ -197,8 +197,14 @@ class SessionManager:
         return current_model(self._tree)
 
     def fork(self, entry_id: str, sessions_dir: Path | None) -> SessionManager:
-        """A new session holding the path root..entry_id (ids kept), linked to this one."""
+        """A new session holding the path root..entry_id (ids kept), linked to this one.
+
+        Forking at a `kit:leaf` marker forks at the node it points to (a trailing marker would
+        otherwise move the new file's leaf on reopen).
+        """
         path = self._tree.path(entry_id)
+        while len(path) > 1 and fmt.is_leaf_marker(path[-1]):
+            path.pop()
         child = SessionManager.create(
             sessions_dir,
             self.cwd,
