@@ -70,9 +70,16 @@ def write_big_session(path: Path) -> None:
             entry = compaction("summary " * 200, kept, 150000, 20000, 80000, ["a.py"], ["b.py"])
         elif i % 3 == 2:
             call = f"call_{i}"
-            entry = message("assistant", [text_part(" ".join(rng.choices(words, k=80))),
-                                          tool_call_part(call, "read", json.dumps({"path": f"f{i}.py"}))],
-                            model="m", provider="p", stop_reason="tool_use")
+            entry = message(
+                "assistant",
+                [
+                    text_part(" ".join(rng.choices(words, k=80))),
+                    tool_call_part(call, "read", json.dumps({"path": f"f{i}.py"})),
+                ],
+                model="m",
+                provider="p",
+                stop_reason="tool_use",
+            )
         elif i % 3 == 0:
             entry = message("user", [text_part(" ".join(rng.choices(words, k=140)))])
         else:
@@ -80,8 +87,13 @@ def write_big_session(path: Path) -> None:
             entry = message("tool", [result])
         entry["id"] = fmt.new_entry_id()
         if parent is not None:
-            entry = {"type": entry["type"], "id": entry["id"], "parent_id": parent, "timestamp": ts,
-                     **{k: v for k, v in entry.items() if k not in ("type", "id")}}
+            entry = {
+                "type": entry["type"],
+                "id": entry["id"],
+                "parent_id": parent,
+                "timestamp": ts,
+                **{k: v for k, v in entry.items() if k not in ("type", "id")},
+            }
         if i == ENTRIES - 8000:
             first_kept = entry["id"]
         lines.append(fmt.dumps(entry))
@@ -93,8 +105,12 @@ def write_big_session(path: Path) -> None:
 def bench_open(path: Path) -> None:
     runs = []
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", OPEN_SCRIPT, str(path), str(ROOT)],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", OPEN_SCRIPT, str(path), str(ROOT)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         runs.append(json.loads(out.stdout))
     size = path.stat().st_size
     emit("session_file_size", size / 1e6, "MB", None)

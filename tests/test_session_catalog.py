@@ -26,7 +26,9 @@ from kit_py.session import (
 from kit_py.session import format as fmt
 
 
-def new_session(cwd: str, text: str = "hello", *, age: float = 0.0, folder: Path | None = None) -> SessionManager:
+def new_session(
+    cwd: str, text: str = "hello", *, age: float = 0.0, folder: Path | None = None
+) -> SessionManager:
     m = SessionManager.create(folder or sessions_dir_for(cwd), cwd)
     m.append(message("user", [text_part(text)]))
     assert m.path is not None

@@ -93,16 +93,22 @@ def test_branch_summary_becomes_a_marked_user_message(tmp_path: Path) -> None:
 def test_aborted_and_failed_turns_are_not_replayed_with_their_tool_results(tmp_path: Path) -> None:
     m = SessionManager.create(tmp_path, "/w")
     m.append(user("go"))
-    m.append_many([
-        message("assistant", [text_part("half"), tool_call_part("c1", "bash", "{}")], stop_reason="aborted"),
-        message("tool", [tool_result_part("c1", "bash", "interrupted", True)]),
-    ])
+    m.append_many(
+        [
+            message(
+                "assistant", [text_part("half"), tool_call_part("c1", "bash", "{}")], stop_reason="aborted"
+            ),
+            message("tool", [tool_result_part("c1", "bash", "interrupted", True)]),
+        ]
+    )
     m.append(assistant("boom", stop_reason="error"))
     m.append(user("again"))
-    m.append_many([
-        message("assistant", [tool_call_part("c2", "read", '{"path":"a"}')], stop_reason="tool_use"),
-        message("tool", [tool_result_part("c2", "read", "content")]),
-    ])
+    m.append_many(
+        [
+            message("assistant", [tool_call_part("c2", "read", '{"path":"a"}')], stop_reason="tool_use"),
+            message("tool", [tool_result_part("c2", "read", "content")]),
+        ]
+    )
     ctx = m.build_context()
     roles = [x["role"] for x in ctx.messages]
     assert roles == ["user", "user", "assistant", "tool"]

@@ -57,20 +57,35 @@ def test_header_has_version_3_and_optional_parent_only_when_given() -> None:
 
 def test_part_and_entry_constructors_match_the_wire_shapes() -> None:
     call = fmt.tool_call_part("c1", "read", '{"path":"a"}')
-    assert call == {"type": "tool_call", "data": {"id": "c1", "name": "read", "input": '{"path":"a"}',
-                                                  "finished": True}}
+    assert call == {
+        "type": "tool_call",
+        "data": {"id": "c1", "name": "read", "input": '{"path":"a"}', "finished": True},
+    }
     result = fmt.tool_result_part("c1", "read", "body", True, truncated=True)
-    assert result["data"] == {"tool_call_id": "c1", "name": "read", "content": "body", "is_error": True,
-                              "truncated": True}
+    assert result["data"] == {
+        "tool_call_id": "c1",
+        "name": "read",
+        "content": "body",
+        "is_error": True,
+        "truncated": True,
+    }
     assert fmt.reasoning_part("hm")["data"] == {"thinking": "hm"}
     assert fmt.image_part("AAA=", "image/png")["data"] == {"data": "AAA=", "media_type": "image/png"}
     msg = fmt.message("assistant", [fmt.text_part("a"), call], model="m", provider=None)
     assert msg == {"type": "message", "role": "assistant", "parts": [fmt.text_part("a"), call], "model": "m"}
-    assert fmt.model_change("p", "m")== {"type": "model_change", "provider": "p", "model_id": "m"}
+    assert fmt.model_change("p", "m") == {"type": "model_change", "provider": "p", "model_id": "m"}
     assert fmt.model_change("p", "m", "high")["thinking_level"] == "high"
     comp = fmt.compaction("s", "k", 10, 2, 3, ["r"], ["w"])
-    assert set(comp) == {"type", "summary", "first_kept_entry_id", "tokens_before", "tokens_after",
-                         "messages_removed", "read_files", "modified_files"}
+    assert set(comp) == {
+        "type",
+        "summary",
+        "first_kept_entry_id",
+        "tokens_before",
+        "tokens_after",
+        "messages_removed",
+        "read_files",
+        "modified_files",
+    }
     assert fmt.branch_summary("f", "s") == {"type": "branch_summary", "from_id": "f", "summary": "s"}
     assert fmt.label("t", "") == {"type": "label", "target_id": "t", "label": ""}
     assert fmt.session_info("n") == {"type": "session_info", "name": "n"}
@@ -92,5 +107,12 @@ def test_message_text_joins_only_text_parts() -> None:
 
 
 def test_entry_types_are_exactly_the_seven_go_kit_types() -> None:
-    assert fmt.ENTRY_TYPES == {"message", "model_change", "compaction", "branch_summary", "label",
-                               "session_info", "extension_data"}
+    assert {
+        "message",
+        "model_change",
+        "compaction",
+        "branch_summary",
+        "label",
+        "session_info",
+        "extension_data",
+    } == fmt.ENTRY_TYPES

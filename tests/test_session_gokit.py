@@ -41,8 +41,10 @@ def test_go_kit_root_compaction_keeps_the_segment_in_path_order() -> None:
     assert "approach B works" in out[0] and out[0].startswith("The conversation history")
     assert out[1:] == ["Try approach B instead", "Approach B works.", "Now add tests"]
     assert "Approach A done" not in str(ctx.messages)  # the abandoned branch stays out
-    assert ctx.messages[1]["parts"][1] == {"type": "image", "data": {"data": "iVBORw0KGgo=",
-                                                                     "media_type": "image/png"}}
+    assert ctx.messages[1]["parts"][1] == {
+        "type": "image",
+        "data": {"data": "iVBORw0KGgo=", "media_type": "image/png"},
+    }
     assert (ctx.provider, ctx.model) == ("anthropic", "claude-sonnet-4-5")  # found behind the root compaction
 
 
@@ -61,7 +63,11 @@ def test_successive_go_kit_root_compactions() -> None:
     m = SessionManager.open(DOUBLE)
     assert m.warnings == [] and m.header["parent_session_id"] == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     ctx = m.build_context()
-    assert [message_text(x) for x in ctx.messages][1:] == ["second question", "second answer", "third question"]
+    assert [message_text(x) for x in ctx.messages][1:] == [
+        "second question",
+        "second answer",
+        "third question",
+    ]
     assert "First and second round." in message_text(ctx.messages[0])
     assert m.current_model() == ("openai", "gpt-4o", None)  # two root compactions back
 
@@ -75,19 +81,28 @@ def test_appending_to_a_go_kit_file_keeps_its_bytes_and_format(tmp_path: Path) -
     assert path.read_bytes().startswith(original)
     assert new["parent_id"] == eid(14)
     assert [message_text(x) for x in SessionManager.open(path).build_context().messages][-2:] == [
-        "Now add tests", "from kit_py"]
+        "Now add tests",
+        "from kit_py",
+    ]
 
 
 def test_files_we_write_use_only_go_kit_types_and_shapes(tmp_path: Path) -> None:
     m = SessionManager.create(tmp_path, "/home/u/proj")
     m.append(fmt.model_change("openai", "gpt-4o", "medium"))
     q = m.append(fmt.message("user", [fmt.text_part("q"), fmt.image_part("AA==", "image/png")]))
-    m.append_many([
-        fmt.message("assistant", [fmt.reasoning_part("t", "sig"), fmt.tool_call_part("c", "ls", "{}")],
-                    model="gpt-4o", provider="openai", stop_reason="tool_use",
-                    usage={"input_tokens": 1, "output_tokens": 2}),
-        fmt.message("tool", [fmt.tool_result_part("c", "ls", "a\nb", False)]),
-    ])
+    m.append_many(
+        [
+            fmt.message(
+                "assistant",
+                [fmt.reasoning_part("t", "sig"), fmt.tool_call_part("c", "ls", "{}")],
+                model="gpt-4o",
+                provider="openai",
+                stop_reason="tool_use",
+                usage={"input_tokens": 1, "output_tokens": 2},
+            ),
+            fmt.message("tool", [fmt.tool_result_part("c", "ls", "a\nb", False)]),
+        ]
+    )
     m.append(fmt.compaction("s", q["id"], 10, 5, 1, [], []))
     m.append(fmt.branch_summary(q["id"], "b"))
     m.set_label(q["id"], "l")

@@ -20,7 +20,7 @@ from kit_py.session import (
     tool_result_part,
 )
 
-texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 pick = st.integers(min_value=0, max_value=10_000)
 ops = st.lists(
     st.one_of(
@@ -43,8 +43,17 @@ ops = st.lists(
 def snapshot(m: SessionManager, leaf: str | None) -> tuple:
     ctx = m.build_context(leaf)
     children = {e["id"]: [c["id"] for c in m.children(e["id"])] for e in m.entries}
-    return (m.entries, children, m.labels, m.name, ctx.messages, ctx.entry_ids,
-            (ctx.provider, ctx.model, ctx.thinking_level), ctx.compaction, m.current_model() if leaf is None else 0)
+    return (
+        m.entries,
+        children,
+        m.labels,
+        m.name,
+        ctx.messages,
+        ctx.entry_ids,
+        (ctx.provider, ctx.model, ctx.thinking_level),
+        ctx.compaction,
+        m.current_model() if leaf is None else 0,
+    )
 
 
 def check_file(path: Path) -> None:
@@ -86,10 +95,16 @@ def test_any_operation_sequence_round_trips(sequence: list[tuple]) -> None:
             if kind == "user":
                 m.append(message("user", [text_part(args[0])]))
             elif kind == "step":
-                m.append_many([
-                    message("assistant", [text_part(args[0]), tool_call_part("c", "t", "{}")], stop_reason=args[1]),
-                    message("tool", [tool_result_part("c", "t", args[0])]),
-                ])
+                m.append_many(
+                    [
+                        message(
+                            "assistant",
+                            [text_part(args[0]), tool_call_part("c", "t", "{}")],
+                            stop_reason=args[1],
+                        ),
+                        message("tool", [tool_result_part("c", "t", args[0])]),
+                    ]
+                )
             elif kind == "model":
                 m.append(model_change("p", args[0], args[1]))
             elif kind == "branch":
