@@ -320,3 +320,13 @@ def test_two_processes_append_concurrently(tmp_path: Path) -> None:
         assert mine == list(range(1000))
     m = SessionManager.open(path)
     assert m.warnings == [] and len(m.entries) == 2001
+
+
+def test_zero_byte_file_gets_a_header_with_its_first_entry(tmp_path: Path) -> None:
+    p = tmp_path / "s.jsonl"
+    p.touch()
+    m = SessionManager.open(p)
+    assert m.warnings == [] and m.entries == []
+    e = m.append(user("hi"))
+    again = SessionManager.open(p)
+    assert again.warnings == [] and again.header["type"] == "session" and again.leaf_id == e["id"]

@@ -54,8 +54,8 @@ class SessionManager:
             loaded = load_lines(path)
             tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
         header = loaded.header
-        if header is None:
-            header = fmt.header("", session_id="")
+        if header is None:  # a fresh header keeps the file valid if an empty file gets its first entry
+            header = fmt.header("")
         return cls(header, tree, path, loaded.warnings + tree_warnings)
 
     # --- properties -------------------------------------------------------------------------------
@@ -114,6 +114,8 @@ class SessionManager:
         if parent_id is not None:
             out["parent_id"] = parent_id
         out["timestamp"] = entry.get("timestamp") or fmt.now_timestamp()
+        if etype == "extension_data" and not isinstance(entry.get("data", ""), str):
+            raise TypeError("extension_data.data must be a str (JSON text)")
         for key, value in entry.items():
             if key not in out and key != "parent_id" and value is not None:
                 out[key] = value
@@ -154,6 +156,12 @@ class SessionManager:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- tree -------------------------------------------------------------------------------------
 

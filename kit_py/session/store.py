@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,11 +48,13 @@ class SessionFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self._closer: weakref.finalize | None = None
 
     def _open(self) -> int:
         if self._fd is None:
             ensure_private_dir(self.path.parent)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            self._closer = weakref.finalize(self, os.close, self._fd)  # no fd leak if close() is forgotten
         return self._fd
 
     def append(self, payload: bytes, header_line: bytes) -> None:
@@ -81,9 +84,10 @@ class SessionFile:
             os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._closer is not None:
+            self._closer()  # runs os.close at most once
+            self._closer = None
+        self._fd = None
 
 
 @contextmanager
