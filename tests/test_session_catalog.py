@@ -86,6 +86,8 @@ def test_list_sessions_newest_first_with_lazy_details(home: Path) -> None:
     assert listed[2].name == "Old one" and listed[2].preview == "first question with two lines"
     assert listed[2].message_count == 1 and listed[0].name is None
     assert listed[2].path == old.path and listed[2].cwd == "/p"
+    assert listed[2].created is not None and abs(listed[2].created.timestamp() - time.time()) < 60
+    assert listed[0].modified > listed[1].modified > listed[2].modified
     assert [i.session_id for i in list_sessions(cwd="/p")] == [new.session_id, old.session_id]
 
 

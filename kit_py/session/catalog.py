@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kit_py.session.format import HEADER_TYPE, message_text
+from kit_py.session.format import HEADER_TYPE, message_text, parse_timestamp
 
 HEADER_READ = 8192
 PREVIEW_CHARS = 100
@@ -72,8 +74,8 @@ class SessionInfo:
     file: str  # a str, not a Path: building 10,000 Path objects alone costs ~100 ms
     session_id: str
     cwd: str
-    created: str
-    modified: float
+    timestamp: str  # the header's creation time as written
+    modified: float  # file mtime (epoch seconds): the recency used for sorting
     has_entries: bool
     parent_session_id: str | None = None
     _details: dict[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -81,6 +83,13 @@ class SessionInfo:
     @property
     def path(self) -> Path:
         return Path(self.file)
+
+    @property
+    def created(self) -> datetime | None:
+        try:
+            return parse_timestamp(self.timestamp)
+        except ValueError:
+            return None
 
     def _scan(self) -> dict[str, Any]:
         if self._details is None:
@@ -161,7 +170,7 @@ def read_info(path: str | os.PathLike[str], stat: os.stat_result | None = None) 
         file=os.fspath(path),
         session_id=str(header.get("id", "")),
         cwd=str(header.get("cwd", "")),
-        created=str(header.get("timestamp", "")),
+        timestamp=str(header.get("timestamp", "")),
         modified=st.st_mtime,
         has_entries=has_entries,
         parent_session_id=header.get("parent_session_id"),
@@ -278,8 +287,6 @@ def cleanup_empty(
     Returns the removed paths. Files with entries, young files, files without a header and
     files another process has flock-ed are left alone.
     """
-    import time
-
     now = time.time() if now is None else now
     removed: list[Path] = []
     for folder in _folders(root, None):

@@ -49,6 +49,7 @@ class SessionFile:
         self.path = path
         self._fd: int | None = None
         self._closer: weakref.finalize | None = None
+        self._dir_unsynced = False  # we created the file: its directory entry needs one fsync
 
     def _open(self) -> int:
         if self._fd is None:
@@ -69,6 +70,7 @@ class SessionFile:
             size = os.fstat(fd).st_size
             if size == 0:
                 payload = header_line + payload
+                self._dir_unsynced = True
             elif os.pread(fd, 1, size - 1) != b"\n":
                 payload = b"\n" + payload
             view = memoryview(payload)
@@ -82,6 +84,13 @@ class SessionFile:
         """fsync: called once per completed turn, not per entry (appends are already flushed)."""
         if self._fd is not None:
             os.fsync(self._fd)
+        if self._dir_unsynced:
+            dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+            self._dir_unsynced = False
 
     def close(self) -> None:
         if self._closer is not None:
