@@ -66,7 +66,7 @@ def _pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> 
 
 def current_model(tree: Tree, leaf: str | None = None) -> tuple[str, str, str | None] | None:
     """(provider, model_id, thinking_level) of the last model_change on the effective path."""
-    path = tree.path(leaf) if (leaf or tree.leaf_id) else []
+    path = tree.path(leaf)
     found = _model_change_for(tree, path)
     if found is None:
         return None
@@ -96,7 +96,7 @@ def _kept_segment(chain: list[Entry], first_kept: Any) -> list[Entry]:
 def build_context(tree: Tree, leaf: str | None = None) -> Context:
     """Messages to send for the path ending at `leaf` (default: the tree's leaf)."""
     ctx = Context()
-    path = tree.path(leaf) if (leaf or tree.leaf_id) else []
+    path = tree.path(leaf)
     comp_index = -1
     for i in range(len(path) - 1, -1, -1):
         if path[i].get("type") == "compaction":
