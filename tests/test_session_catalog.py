@@ -157,3 +157,19 @@ def test_cleanup_empty_removes_only_old_unlocked_header_only_files(home: Path) -
     assert not old_empty.exists()
     for kept in (young_empty, locked_empty, with_entries, not_a_session):
         assert kept is not None and kept.exists()
+
+
+def test_cleanup_keeps_an_empty_file_another_process_holds_open_without_a_lock(home: Path) -> None:
+    import subprocess
+
+    folder = sessions_dir_for("/p")
+    held = header_only(folder, "/p", age=120)
+    holder = subprocess.Popen(["sh", "-c", f"exec 3<'{held}'; echo ready; exec sleep 30"], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+        assert cleanup_empty() == []
+        assert held.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cleanup_empty() == [held]

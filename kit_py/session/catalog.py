@@ -301,7 +301,31 @@ def cleanup_empty(
     return removed
 
 
+def _open_by_other_process(path: str) -> bool:
+    """Whether another process holds the file open (Linux /proc); Go kit keeps files open without a lock."""
+    target = os.path.realpath(path)
+    me = str(os.getpid())
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and p != me]
+    except OSError:
+        return False  # no /proc: the flock check and the age rule still apply
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def _remove_if_unlocked(path: str, size: int) -> bool:
+    if _open_by_other_process(path):
+        return False
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
