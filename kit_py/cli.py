@@ -140,7 +140,7 @@ def sessions(
     all_dirs: Annotated[bool, typer.Option("--all", help="List sessions of every directory.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per session.")] = False,
     cleanup: Annotated[
-        bool, typer.Option("--cleanup", help="Delete empty session files older than a minute and not open anywhere.")
+        bool, typer.Option("--cleanup", help="Delete old empty session files no process has open.")
     ] = False,
 ) -> None:
     """List saved sessions of this directory, newest first."""

@@ -164,7 +164,9 @@ def test_cleanup_keeps_an_empty_file_another_process_holds_open_without_a_lock(h
 
     folder = sessions_dir_for("/p")
     held = header_only(folder, "/p", age=120)
-    holder = subprocess.Popen(["sh", "-c", f"exec 3<'{held}'; echo ready; exec sleep 30"], stdout=subprocess.PIPE)
+    holder = subprocess.Popen(
+        ["sh", "-c", f"exec 3<'{held}'; echo ready; exec sleep 30"], stdout=subprocess.PIPE
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
         assert cleanup_empty() == []
