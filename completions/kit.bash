@@ -18,7 +18,7 @@ _kit() {
     fi
     case "${COMP_WORDS[1]}" in
         sessions)
-            COMPREPLY=($(compgen -W "--all --json -h --help" -- "${cur}"))
+            COMPREPLY=($(compgen -W "--all --json --cleanup -h --help" -- "${cur}"))
             return ;;
         completion)
             COMPREPLY=($(compgen -W "bash zsh fish --install -h --help" -- "${cur}"))

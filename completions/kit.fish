@@ -9,6 +9,7 @@ complete -c kit -n __fish_use_subcommand -a sessions -d 'List saved sessions of 
 complete -c kit -n __fish_use_subcommand -a completion -d 'Print or install shell completion'
 complete -c kit -n '__fish_seen_subcommand_from sessions' -l all -d 'Sessions of every directory'
 complete -c kit -n '__fish_seen_subcommand_from sessions' -l json -d 'One JSON object per session'
+complete -c kit -n '__fish_seen_subcommand_from sessions' -l cleanup -d 'Delete old empty session files'
 complete -c kit -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish' -d 'Shell'
 complete -c kit -n '__fish_seen_subcommand_from completion' -l install -d 'Install for this user'
 
