@@ -120,3 +120,16 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     assert provider.last_messages()[-1]["content"] == "line one\nline two\nline three"
     again.line("/quit")
     assert again.wait_exit() == 0
+
+
+def test_status_line_shows_context_share_of_a_known_window_and_cost(kit_env, workdir, provider):
+    provider.reply("short answer", usage={"prompt_tokens": 12800, "completion_tokens": 20})
+    term = Terminal(["-m", "openai/gpt-4o", "--api-base", provider.base_url], kit_env, workdir)
+    term.line("how full is it?")
+    term.expect("short answer")
+    term.ready()
+    term.settle(0.3)
+    status = term.screen().splitlines()[-1]
+    assert status.startswith(" openai/gpt-4o · thinking off · ctx 10% of 128.0k · $0.0")
+    term.send(CTRL_D)
+    assert term.wait_exit() == 0
