@@ -25,13 +25,15 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     assert "**" not in shown and "#" not in shown  # rendered markdown, not the raw text
 
     # Reasoning streams dimmed and is collapsed to one line once the answer starts.
-    provider.reply("the answer is 42", reasoning="first I consider the question carefully")
+    provider.reply("the answer is 42", reasoning="first I consider the question carefully", first_delay=1.0)
     term.line("think first")
+    term.expect("openai/scripted is working…")  # a spinner while the model has not answered yet
     assert "thought for 6 words" in term.expect("the answer is 42")
+    term.ready()
+    assert "is working" not in term.screen()  # the spinner leaves no trace
 
     # Alt+Enter and Ctrl-J insert newlines; Enter sends the whole block.
     provider.reply("got three lines")
-    term.expect(PROMPT)
     term.send("line one" + ALT_ENTER + "line two" + CTRL_J + "line three" + ENTER)
     term.expect("got three lines")
     assert provider.last_messages()[-1] == {"role": "user", "content": "line one\nline two\nline three"}

@@ -309,6 +309,7 @@ class Repl:
             self._wait_for_llm()
             llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
             with view.deferring_interrupts(), _no_echo():
+                view.waiting(f"{self.settings.model} is working…")
                 agent.run_turn(
                     self.session,
                     self.settings,

@@ -18,6 +18,7 @@ from kit_py.session.format import message_text
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
+    from rich.status import Status
 
     from kit_py.agent import TurnEvent
 
@@ -156,6 +157,23 @@ class TurnView:
         self._last_draw = 0.0
         self._drawing = False
         self._interrupt_pending = False
+        self._status: Status | None = None
+        self._waiting_label = ""
+        self._step_used_tools = False
+
+    def waiting(self, label: str) -> None:
+        """A spinner until the next event: a model can take seconds before its first token."""
+        from rich.status import Status
+
+        self._stop_waiting()
+        self._waiting_label = label
+        self._status = Status(label, console=self.console, spinner="dots", spinner_style="kit.dim")
+        self._status.start()
+
+    def _stop_waiting(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     @property
     def reasoning_text(self) -> str:
@@ -189,6 +207,7 @@ class TurnView:
             raise KeyboardInterrupt
 
     def _draw(self, event: TurnEvent) -> None:
+        self._stop_waiting()
         if event.type == "reasoning_delta":
             self._reasoning(event.text)
         elif event.type == "text_delta":
@@ -196,7 +215,10 @@ class TurnView:
             self.stream.feed(event.text)
         elif event.type == "retry":
             self.console.print(f"[kit.warn]↻ {event.text}[/]", highlight=False)
+            if self._waiting_label:
+                self.waiting(self._waiting_label)
         elif event.type == "tool_call":
+            self._step_used_tools = True
             self._close_reasoning()
             self.stream.finish()
             print_tool_call(self.console, str(event.data.get("name")), str(event.data.get("arguments", "")))
@@ -205,6 +227,9 @@ class TurnView:
         elif event.type == "step_done":
             self._close_reasoning()
             self.stream.finish()
+            if self._step_used_tools and self._waiting_label:  # the model answers the tool results next
+                self._step_used_tools = False
+                self.waiting(self._waiting_label)
 
     def _reasoning(self, delta: str) -> None:
         self.reasoning.append(delta)
@@ -240,6 +265,7 @@ class TurnView:
         """Flush whatever is still live (also after an interrupt or error)."""
         self._drawing = True  # a second Ctrl-C while the last block is drawn must not garble it
         try:
+            self._stop_waiting()
             self._close_reasoning()
             self.stream.finish()
         finally:
