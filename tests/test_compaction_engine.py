@@ -51,7 +51,8 @@ class Builder:
 
 def new_session(workdir: Path) -> tuple[SessionManager, Builder]:
     """A session file where `kit -c` run in `workdir` finds it, with the model already recorded."""
-    session = SessionManager.create(catalog.sessions_dir_for(str(workdir), root=catalog.kit_home()), str(workdir))
+    folder = catalog.sessions_dir_for(str(workdir), root=catalog.kit_home())
+    session = SessionManager.create(folder, str(workdir))
     session.append(fmt.model_change("openai", "scripted", "off"))
     return session, Builder(session)
 
@@ -163,8 +164,9 @@ def test_second_compaction_updates_the_first_summary_and_accumulates_files(kit_e
     )
     assert body["messages"] == build_summary_request(transcript, "SUMMARY ONE", None)
     content = body["messages"][1]["content"]
-    assert f"<conversation>\n{transcript}\n</conversation>\n\n<previous-summary>\nSUMMARY ONE\n</previous-summary>" \
-        in content  # the file lists are re-derived, not re-summarized
+    # the file lists are re-derived, not re-summarized
+    previous = "<previous-summary>\nSUMMARY ONE\n</previous-summary>"
+    assert f"<conversation>\n{transcript}\n</conversation>\n\n{previous}" in content
     assert "Update that summary" in content and "Focus especially" not in content
     assert second.summary == (
         "SUMMARY TWO\n\n<read-files>\nlogs\n</read-files>\n\n<modified-files>\nconfig.yml\n</modified-files>"
@@ -329,9 +331,9 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     provider.reply("It is a one-pixel image.")
     events: list[agent.TurnEvent] = []
 
+    image = {"data": PNG, "media_type": "image/png"}
     result = agent.run_turn(
-        session, settings_for(provider), agent.user_message("describe this", [{"data": PNG, "media_type": "image/png"}]),
-        on_event=events.append,
+        session, settings_for(provider), agent.user_message("describe this", [image]), on_event=events.append
     )
 
     assert result.text == "It is a one-pixel image."
@@ -348,7 +350,8 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     ]
     comp = [e for e in events if e.type == "compaction"]
     assert [e.data["phase"] for e in comp] == ["start", "progress", "end"]
-    assert comp[-1].data["reason"] == "overflow" and comp[-1].text.startswith("compacted: 2 messages -> summary")
+    assert comp[-1].data["reason"] == "overflow"
+    assert comp[-1].text.startswith("compacted: 2 messages -> summary")
     stored = SessionManager.open(session.path).entries
     assert [e["type"] for e in stored[-3:]] == ["compaction", "message", "message"]
     assert stored[-3]["parent_id"] == a2["id"] and stored[-3]["first_kept_entry_id"] == u2["id"]
