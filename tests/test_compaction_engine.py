@@ -407,3 +407,15 @@ def test_go_kit_root_compaction_is_compacted_from_its_kept_segment(kit_env, tmp_
     assert outcome.entry["read_files"] == ["notes.md", "src/app.py"]
     assert texts(SessionManager.open(path)) == [
         summary_text(outcome.summary), "Rename it to read_config", "Renamed."]
+
+
+def test_compaction_model_setting_picks_the_summarizer(kit_env, workdir, provider):
+    session, b = new_session(workdir)
+    b.user("q1")
+    b.assistant("a1")
+    b.user("q2")
+    b.assistant("a2")
+    provider.reply("S")
+    settings = settings_for(provider, compaction_model="openai/small-summarizer")
+    assert compactor.compact_session(session, settings) is not None
+    assert summary_calls(provider)[0]["model"] == "small-summarizer"
