@@ -22,7 +22,7 @@ from tests.test_compaction_engine import FIXTURE, build_tool_session, new_sessio
 def new_lines(path: Path, before: bytes) -> list[dict]:
     after = path.read_bytes()
     assert after.startswith(before), "existing lines must never change"
-    return [json.loads(line) for line in after[len(before):].splitlines()]
+    return [json.loads(line) for line in after[len(before) :].splitlines()]
 
 
 def test_continue_after_two_compactions_sends_system_summary_kept_and_later(run_kit, provider, workdir):
@@ -50,10 +50,16 @@ def test_continue_after_two_compactions_sends_system_summary_kept_and_later(run_
         {"role": "user", "content": "Summarize the state"},
         {"role": "assistant", "content": "All good."},
         {"role": "user", "content": "Any risks?"},
-        {"role": "assistant", "tool_calls": [
-            {"id": "call_4", "type": "function",
-             "function": {"name": "read", "arguments": '{"path": "RISKS.md"}'}}
-        ]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call_4",
+                    "type": "function",
+                    "function": {"name": "read", "arguments": '{"path": "RISKS.md"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_4", "content": "none known"},
         {"role": "assistant", "content": "None known."},
         {"role": "user", "content": "what next?"},
@@ -90,10 +96,14 @@ def test_auto_compaction_from_the_config_file_at_the_threshold(run_kit, provider
     summary_request, chat = provider.chat_requests[1:]
     assert not summary_request["body"].get("stream") and summary_request["body"]["max_tokens"] == 3200
     assert summary_request["body"]["messages"][1]["content"].startswith(
-        "<conversation>\n[User]: q0 " + "u" * 2400 + "\n\n[Assistant]: a0 ")
+        "<conversation>\n[User]: q0 " + "u" * 2400 + "\n\n[Assistant]: a0 "
+    )
     added = new_lines(session.path, before)
     assert [(e["type"], e.get("role")) for e in added] == [
-        ("compaction", None), ("message", "user"), ("message", "assistant")]
+        ("compaction", None),
+        ("message", "user"),
+        ("message", "assistant"),
+    ]
     comp = added[0]
     assert comp["messages_removed"] == 4 and comp["tokens_before"] == tokens_before
     assert result.stderr == (
@@ -128,8 +138,10 @@ def test_overflow_compacts_and_retries_once_then_a_second_overflow_is_an_error(r
     assert result.returncode == 0, result.stderr
     assert result.stdout == "fits now\n"
     comp = new_lines(session.path, before)[0]
-    assert result.stderr == f"kit: compacted: 2 messages -> summary, {comp['tokens_before']} -> " \
-                            f"{comp['tokens_after']} tokens\n"
+    assert (
+        result.stderr == f"kit: compacted: 2 messages -> summary, {comp['tokens_before']} -> "
+        f"{comp['tokens_after']} tokens\n"
+    )
     assert provider.last_messages() == [
         {"role": "user", "content": summary_text("SUMMARY")},
         {"role": "user", "content": "second question"},
@@ -165,8 +177,12 @@ def test_ctrl_c_during_auto_compaction_leaves_the_session_unchanged(kit_env, pro
     (workdir / ".kit.yml").write_text("context_window: 8000\n")
     proc = subprocess.Popen(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "--auto-compact", "-c", "next"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-        env=kit_env, cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=kit_env,
+        cwd=workdir,
     )
     deadline = time.monotonic() + 30
     while not provider.chat_requests and time.monotonic() < deadline:
@@ -192,10 +208,16 @@ def test_go_kit_file_with_a_root_compaction_continues(run_kit, provider, tmp_pat
     assert provider.last_messages() == [
         {"role": "user", "content": summary_text("Go summary: the user asked about the project layout.")},
         {"role": "user", "content": "Where is the config loaded?"},
-        {"role": "assistant", "tool_calls": [
-            {"id": "call_go1", "type": "function",
-             "function": {"name": "read", "arguments": '{"path":"src/app.py"}'}}
-        ]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call_go1",
+                    "type": "function",
+                    "function": {"name": "read", "arguments": '{"path":"src/app.py"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_go1", "content": "#" * 10000},
         {"role": "assistant", "content": "In src/app.py, load_config()."},
         {"role": "user", "content": "Rename it to read_config"},

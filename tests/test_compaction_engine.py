@@ -34,19 +34,32 @@ class Builder:
 
     def assistant(self, text: str, **extra: Any) -> dict:
         return self.session.append(
-            fmt.message("assistant", [fmt.text_part(text)], model="scripted", provider="openai",
-                        stop_reason="stop", **extra)
+            fmt.message(
+                "assistant",
+                [fmt.text_part(text)],
+                model="scripted",
+                provider="openai",
+                stop_reason="stop",
+                **extra,
+            )
         )
 
     def step(self, name: str, args: dict, output: str, is_error: bool = False) -> list[dict]:
         """An assistant tool call and the tool message holding its result, written together."""
         self._calls += 1
         cid = f"call_{self._calls}"
-        return self.session.append_many([
-            fmt.message("assistant", [fmt.tool_call_part(cid, name, json.dumps(args))], model="scripted",
-                        provider="openai", stop_reason="tool_use"),
-            fmt.message("tool", [fmt.tool_result_part(cid, name, output, is_error)]),
-        ])
+        return self.session.append_many(
+            [
+                fmt.message(
+                    "assistant",
+                    [fmt.tool_call_part(cid, name, json.dumps(args))],
+                    model="scripted",
+                    provider="openai",
+                    stop_reason="tool_use",
+                ),
+                fmt.message("tool", [fmt.tool_result_part(cid, name, output, is_error)]),
+            ]
+        )
 
 
 def new_session(workdir: Path) -> tuple[SessionManager, Builder]:
@@ -111,16 +124,23 @@ def test_plain_compaction_sends_the_transcript_with_focus_and_appends_one_entry(
         f"compacted: 4 messages -> summary, {outcome.tokens_before} -> {outcome.tokens_after} tokens"
     )
     after = session.path.read_bytes()
-    assert after.startswith(before) and after[len(before):].count(b"\n") == 1
-    stored = json.loads(after[len(before):])
+    assert after.startswith(before) and after[len(before) :].count(b"\n") == 1
+    stored = json.loads(after[len(before) :])
     assert stored == outcome.entry
     assert {k: stored[k] for k in ("type", "parent_id", "first_kept_entry_id", "messages_removed")} == {
-        "type": "compaction", "parent_id": a3["id"], "first_kept_entry_id": u3["id"], "messages_removed": 4}
+        "type": "compaction",
+        "parent_id": a3["id"],
+        "first_kept_entry_id": u3["id"],
+        "messages_removed": 4,
+    }
     assert stored["read_files"] == [] and stored["modified_files"] == []
     assert stored["tokens_before"] == outcome.tokens_before and stored["tokens_after"] == outcome.tokens_after
     reopened = SessionManager.open(session.path)
-    assert texts(reopened) == [summary_text("## Goal\nA parser with tests."), "Now write tests",
-                               "Wrote tests/test_parser.py."]
+    assert texts(reopened) == [
+        summary_text("## Goal\nA parser with tests."),
+        "Now write tests",
+        "Wrote tests/test_parser.py.",
+    ]
     assert len(reopened.entries) == 8  # the whole history stays in the file
 
 
@@ -341,7 +361,8 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     assert overflowed["body"]["stream"] and retry["body"]["stream"] and not summary["body"].get("stream")
     assert overflowed["body"]["messages"][-1]["content"][1]["type"] == "image_url"
     assert summary["body"]["messages"] == build_summary_request(
-        "[User]: first question\n\n[Assistant]: first answer", None, None)
+        "[User]: first question\n\n[Assistant]: first answer", None, None
+    )
     assert retry["body"]["messages"] == [
         {"role": "user", "content": summary_text("SUMMARY")},
         {"role": "user", "content": "second question"},
@@ -378,7 +399,7 @@ def test_second_overflow_is_a_clear_error_and_only_the_compaction_is_written(kit
     assert len(provider.chat_requests) == 3 and provider.pending == 1  # exactly one retry
     after = session.path.read_bytes()
     assert after.startswith(before)
-    assert [json.loads(line)["type"] for line in after[len(before):].splitlines()] == ["compaction"]
+    assert [json.loads(line)["type"] for line in after[len(before) :].splitlines()] == ["compaction"]
 
 
 def test_go_kit_root_compaction_is_compacted_from_its_kept_segment(kit_env, tmp_path, provider):
@@ -401,12 +422,16 @@ def test_go_kit_root_compaction_is_compacted_from_its_kept_segment(kit_env, tmp_
         "[Assistant]: In src/app.py, load_config()."
     )
     assert body["messages"] == build_summary_request(
-        transcript, "Go summary: the user asked about the project layout.", None)
+        transcript, "Go summary: the user asked about the project layout.", None
+    )
     assert outcome.entry["parent_id"] == "c000000000000009"
     assert outcome.entry["first_kept_entry_id"] == "c000000000000008"
     assert outcome.entry["read_files"] == ["notes.md", "src/app.py"]
     assert texts(SessionManager.open(path)) == [
-        summary_text(outcome.summary), "Rename it to read_config", "Renamed."]
+        summary_text(outcome.summary),
+        "Rename it to read_config",
+        "Renamed.",
+    ]
 
 
 def test_compaction_model_setting_picks_the_summarizer(kit_env, workdir, provider):
