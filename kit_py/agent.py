@@ -192,7 +192,15 @@ def run_turn(
         from kit_py.compactor import over_threshold
 
         if over_threshold(session, settings, [e for e in pending if e.get("type") == "message"]):
-            _compact(session, settings, emit, "threshold", force=False)
+            try:
+                _compact(session, settings, emit, "threshold", force=False)
+            except KitError as error:  # the context may still fit: a failed summary must not cost the turn
+                data = {"phase": "end", "reason": "threshold", "compacted": False, "error": error.message}
+                emit(
+                    TurnEvent(
+                        "compaction", f"compaction failed: {error.message}; sending the full history", data
+                    )
+                )
     response: llm.LLMResponse | None = None
     for _step in range(max(1, settings.max_steps)):
         try:
@@ -265,7 +273,12 @@ def _stream_recovering(
 def _compact(
     session: SessionManager, settings: Settings, emit: EventHandler, reason: str, force: bool
 ) -> None:
-    """Compact inside a turn, with start/end `compaction` events a face can turn into a spinner and a line."""
+    """Compact inside a turn, with `compaction` events a face can turn into a spinner and a line.
+
+    Event data: phase "start" | "progress" | "end", reason "threshold" | "overflow"; the "end" event
+    has `compacted` and, when it did, messages_removed / tokens_before / tokens_after / summary, with
+    the "compacted: N messages -> summary, T1 -> T2 tokens" line as its text.
+    """
     from kit_py.compactor import compact_session
 
     emit(TurnEvent("compaction", "compacting the conversation", {"phase": "start", "reason": reason}))

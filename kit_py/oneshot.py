@@ -27,7 +27,9 @@ class OutputMode:
 
 def _note_compaction(event: agent.TurnEvent) -> None:
     """stderr line when the turn compacted the history first (stdout carries only the answer)."""
-    if event.type == "compaction" and event.data.get("phase") == "end" and event.data.get("compacted"):
+    if event.type != "compaction" or event.data.get("phase") != "end":
+        return
+    if event.data.get("compacted") or event.data.get("error"):
         print(f"kit: {event.text}", file=sys.stderr, flush=True)
 
 

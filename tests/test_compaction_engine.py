@@ -444,3 +444,23 @@ def test_compaction_model_setting_picks_the_summarizer(kit_env, workdir, provide
     settings = settings_for(provider, compaction_model="openai/small-summarizer")
     assert compactor.compact_session(session, settings) is not None
     assert summary_calls(provider)[0]["model"] == "small-summarizer"
+
+
+def test_a_failed_auto_compaction_still_sends_the_turn(kit_env, workdir, provider):
+    session, b = new_session(workdir)
+    for i in range(4):
+        b.user(f"q{i} " + "u" * 2400)
+        b.assistant(f"a{i} " + "a" * 2400)
+    provider.error(503)
+    provider.reply("answered anyway")
+    events: list[agent.TurnEvent] = []
+    settings = settings_for(provider, context_window=8000, auto_compact=True)
+
+    result = agent.run_turn(session, settings, agent.user_message("next"), on_event=events.append)
+
+    assert result.text == "answered anyway"
+    end = [e for e in events if e.type == "compaction"][-1]
+    assert end.data["compacted"] is False and "503" in end.data["error"]
+    assert end.text.endswith("; sending the full history")
+    assert len(provider.last_messages()) == 9
+    assert not any(e["type"] == "compaction" for e in session.entries)
