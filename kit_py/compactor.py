@@ -153,12 +153,16 @@ def compact_session(
 
 
 def _summarize(messages: list[dict[str, Any]], settings: Settings, budget: planner.Budget) -> str:
+    max_tokens = max(256, math.floor(budget.reserve * SUMMARY_OUTPUT_SHARE))
+    if settings.compaction_model:  # the reserve is the chat model's; the summarizer may allow less
+        _window, summarizer_output = llm.model_limits(settings.compaction_model)
+        max_tokens = min(max_tokens, summarizer_output or max_tokens)
     request = llm.LLMRequest(
         model=settings.compaction_model or settings.model,
         messages=messages,
         api_base=settings.api_base,
         api_key=settings.api_key,
-        max_tokens=max(256, math.floor(budget.reserve * SUMMARY_OUTPUT_SHARE)),
+        max_tokens=max_tokens,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
     )

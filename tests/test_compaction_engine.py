@@ -441,9 +441,11 @@ def test_compaction_model_setting_picks_the_summarizer(kit_env, workdir, provide
     b.user("q2")
     b.assistant("a2")
     provider.reply("S")
-    settings = settings_for(provider, compaction_model="openai/small-summarizer")
+    settings = settings_for(provider, compaction_model="openai/gpt-3.5-turbo")
     assert compactor.compact_session(session, settings) is not None
-    assert summary_calls(provider)[0]["model"] == "small-summarizer"
+    body = summary_calls(provider)[0]
+    assert body["model"] == "gpt-3.5-turbo"  # same api_base and key as the chat model
+    assert body["max_tokens"] == 4096  # capped by the summarizer's own output limit, not 0.8 x 16384
 
 
 def test_a_failed_auto_compaction_still_sends_the_turn(kit_env, workdir, provider):
