@@ -69,14 +69,15 @@ def test_continue_after_two_compactions_sends_system_summary_kept_and_later(run_
     assert sum(e["type"] == "message" for e in entries) == 12 + 2 + 4 + 2
 
 
-def test_auto_compaction_from_the_config_file_at_the_threshold(run_kit, provider, workdir):
+def test_auto_compaction_from_the_config_files_at_the_threshold(run_kit, provider, workdir, kit_env):
     session, b = new_session(workdir)
     for i in range(4):
         b.user(f"q{i} " + "u" * 2400)
         b.assistant(f"a{i} " + "a" * 2400)
     assert session.path is not None
     # window 8000 -> reserve 4000: compaction fires above 4000 tokens and keeps about 2000
-    (workdir / ".kit.yml").write_text("auto_compact: false\ncontext_window: 8000\n")
+    (Path(kit_env["HOME"]) / ".kit.yml").write_text("auto_compact: yes\ncontext_window: 8000\n")
+    (workdir / ".kit.yml").write_text("auto_compact: false\n")  # the project file wins
     provider.reply("first answer")
     assert run_kit("-c", "first").returncode == 0
     [request] = provider.chat_requests
@@ -86,7 +87,7 @@ def test_auto_compaction_from_the_config_file_at_the_threshold(run_kit, provider
     assert tokens_before > 4000
     before = session.path.read_bytes()
 
-    (workdir / ".kit.yml").write_text("auto_compact: yes\ncontext_window: 8000\n")
+    (workdir / ".kit.yml").unlink()  # now ~/.kit.yml switches it on
     provider.reply("## Goal\nAnswer the q-series.")
     provider.reply("second answer")
     result = run_kit("-c", "second")
