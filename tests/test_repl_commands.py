@@ -116,7 +116,21 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert content[1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
 
     # Commands owned by other parts of kit say what is missing.
-    for command in ("/compact", "/tree", "/fork", "/resume", "/export out.md", "/import x.jsonl", "/share"):
+    # /compact summarizes the older messages into one appended entry; the next request starts from it.
+    provider.reply("SUMMARY: the user looked at notes")
+    term.send("/compact keep the file names" + ENTER)
+    assert "compacted: " in term.ready()
+    compaction = _entries(path)[-1]
+    assert compaction["type"] == "compaction" and "SUMMARY: the user looked at notes" in compaction["summary"]
+    assert "keep the file names" in json.dumps(provider.last_messages())  # the focus reached the summarizer
+    provider.reply("after compaction")
+    term.send("go on" + ENTER)
+    term.expect("after compaction")
+    term.ready()
+    sent = provider.last_messages()
+    assert "SUMMARY: the user looked at notes" in sent[0]["content"] and sent[-1]["content"] == "go on"
+
+    for command in ("/tree", "/fork", "/resume", "/export out.md", "/import x.jsonl", "/share"):
         term.send(command + ENTER)
         assert "is not available yet" in term.ready(), command
 

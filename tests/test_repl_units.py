@@ -207,11 +207,14 @@ def test_turn_view_collapses_reasoning_and_renders_the_answer():
     view(TurnEvent("tool_call", "read", {"name": "read", "arguments": '{"path": "a.py", "limit": 5}'}))
     view(TurnEvent("tool_result", "no such file\nmore", {"is_error": True}))
     view(TurnEvent("retry", "rate limited; retrying in 1.0s"))
+    view(TurnEvent("compaction", "compacting the conversation", {"phase": "start"}))
+    view(TurnEvent("compaction", "compacted: 4 messages -> summary, 900 -> 120 tokens", {"phase": "end"}))
     view.finish()
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
     assert out.index("• item") < out.index("⚙ read path=a.py limit=5") < out.index("✗ no such file")
     assert "↻ rate limited; retrying in 1.0s" in out
+    assert "↻ compacted: 4 messages -> summary, 900 -> 120 tokens" in out
     assert view.reasoning_text == "step one step two"
 
 

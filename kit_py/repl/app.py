@@ -199,16 +199,27 @@ class Repl:
         old.close()
         self.session = SessionManager.create(folder, str(self.cwd))
 
-    def compact(self, compact_session: Callable[..., Any], focus: str | None) -> None:
-        """Hook for /compact: runs the compactor on the current session when it is installed."""
+    def compact(self, focus: str | None) -> None:
+        """/compact: summarize the older part of the conversation into one appended compaction entry."""
+        from kit_py.compactor import CompactionCancelled, compact_session
+
         self._wait_for_llm()
+        status = self.console.status("compacting the conversation…", spinner="dots")
         try:
-            with self.console.status("[kit.dim]compacting…[/]"):
-                outcome = compact_session(self.session, self.settings, focus=focus)
-        except KitError as exc:
-            self.error(exc.message)
+            with status, _no_echo():
+                outcome = compact_session(
+                    self.session,
+                    self.settings,
+                    focus=focus,
+                    on_progress=lambda text: status.update(f"{text}…"),
+                )
+        except CompactionCancelled as cancelled:
+            self.warn(f"⏹ {cancelled.message}")
             return
-        self.note(f"compacted{': ' + str(outcome) if outcome else ''}")
+        except KitError as exc:
+            self.error(f"{exc.message} (nothing was compacted)")
+            return
+        self.note(outcome.describe() if outcome else "nothing to compact yet")
 
     def approve(self, action: Any) -> bool:
         """Safe mode: show what a tool is about to do and ask; 'always' stops asking for that tool."""

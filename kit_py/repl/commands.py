@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -331,14 +330,7 @@ def _reasoning(repl: Repl, args: str) -> None:
 
 
 def _compact(repl: Repl, args: str) -> None:
-    try:
-        compactor: Any = importlib.import_module("kit_py.compactor")
-    except ImportError:
-        compactor = None
-    if compactor is None or not hasattr(compactor, "compact_session"):
-        _missing("compact", "compacting the conversation")(repl, args)
-        return
-    repl.compact(compactor.compact_session, args or None)
+    repl.compact(args or None)
 
 
 def _quit(repl: Repl, args: str) -> None:
@@ -346,7 +338,6 @@ def _quit(repl: Repl, args: str) -> None:
 
 
 MISSING_ISSUES = {
-    "compact": "compaction",
     "tree": "session tree browser",
     "fork": "session tree browser",
     "resume": "session picker",

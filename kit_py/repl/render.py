@@ -224,12 +224,29 @@ class TurnView:
             print_tool_call(self.console, str(event.data.get("name")), str(event.data.get("arguments", "")))
         elif event.type == "tool_result":
             print_tool_result(self.console, event.text, bool(event.data.get("is_error")))
+        elif event.type == "compaction":
+            self._compaction(event)
         elif event.type == "step_done":
             self._close_reasoning()
             self.stream.finish()
             if self._step_used_tools and self._waiting_label:  # the model answers the tool results next
                 self._step_used_tools = False
                 self.waiting(self._waiting_label)
+
+    def _compaction(self, event: TurnEvent) -> None:
+        """Automatic compaction inside a turn: a spinner while it runs, one line when it is done."""
+        phase = event.data.get("phase")
+        if phase in ("start", "progress"):
+            self._close_reasoning()
+            self.stream.finish()
+            label = self._waiting_label
+            self.waiting(f"{event.text}…")
+            self._waiting_label = label  # after compacting, the model is waited for again
+            return
+        if event.text:
+            self.console.print(f"↻ {event.text}", style="kit.note", markup=False, highlight=False)
+        if self._waiting_label:
+            self.waiting(self._waiting_label)
 
     def _reasoning(self, delta: str) -> None:
         self.reasoning.append(delta)
