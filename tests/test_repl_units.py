@@ -197,6 +197,17 @@ def test_history_is_rendered_markdown_with_markers():
     assert "interrupted" in out and "model_change" not in out
 
 
+def test_history_shows_bracketed_text_literally():
+    path = [
+        {"type": "branch_summary", "id": "1", "from_id": "0", "summary": "tried [red]x[/red] first"},
+        {"type": "message", "role": "assistant", "stop_reason": "error", "error": "bad [/] input", "parts": []},
+    ]
+    console = _console()
+    render_history(console, path, "monokai")
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "tried [red]x[/red] first" in out and "✗ bad [/] input" in out
+
+
 def test_turn_view_collapses_reasoning_and_renders_the_answer():
     console = _console()
     view = TurnView(console, "monokai")

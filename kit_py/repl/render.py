@@ -104,8 +104,9 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
         return
     if etype == "branch_summary":
         console.print(
-            f"[kit.dim]↳ branch summary: {one_line(str(entry.get('summary', '')), 120)}[/]",
-            markup=True,
+            f"↳ branch summary: {one_line(str(entry.get('summary', '')), 120)}",
+            style="kit.dim",
+            markup=False,
             highlight=False,
         )
         return
@@ -122,7 +123,9 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
     elif role == "assistant":
         _render_assistant(console, entry, parts, code_theme)
     elif role == "system":
-        console.print(f"[kit.dim]system: {one_line(message_text(entry), 120)}[/]", highlight=False)
+        console.print(
+            f"system: {one_line(message_text(entry), 120)}", style="kit.dim", markup=False, highlight=False
+        )
 
 
 def _render_assistant(console: Console, entry: Entry, parts: list[Entry], code_theme: str) -> None:
@@ -139,7 +142,9 @@ def _render_assistant(console: Console, entry: Entry, parts: list[Entry], code_t
     if stop == "aborted":
         console.print("[kit.warn]⏹ interrupted[/]")
     elif stop == "error":
-        console.print(f"[kit.error]✗ {entry.get('error') or 'the answer failed'}[/]", highlight=False)
+        console.print(
+            f"✗ {entry.get('error') or 'the answer failed'}", style="kit.error", markup=False, highlight=False
+        )
     console.print()
 
 
@@ -214,7 +219,7 @@ class TurnView:
             self._close_reasoning()
             self.stream.feed(event.text)
         elif event.type == "retry":
-            self.console.print(f"[kit.warn]↻ {event.text}[/]", highlight=False)
+            self.console.print(f"↻ {event.text}", style="kit.warn", markup=False, highlight=False)
             if self._waiting_label:
                 self.waiting(self._waiting_label)
         elif event.type == "tool_call":
