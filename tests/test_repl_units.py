@@ -200,7 +200,13 @@ def test_history_is_rendered_markdown_with_markers():
 def test_history_shows_bracketed_text_literally():
     path = [
         {"type": "branch_summary", "id": "1", "from_id": "0", "summary": "tried [red]x[/red] first"},
-        {"type": "message", "role": "assistant", "stop_reason": "error", "error": "bad [/] input", "parts": []},
+        {
+            "type": "message",
+            "role": "assistant",
+            "stop_reason": "error",
+            "error": "bad [/] input",
+            "parts": [],
+        },
     ]
     console = _console()
     render_history(console, path, "monokai")
@@ -253,3 +259,30 @@ def test_completion_script_prints_and_installs(kit_env, workdir, tmp_path: Path)
     assert "complete -c kit" in target.read_text()
     wrong = kit("completion", "tcsh")
     assert wrong.returncode == 2 and "choose one of: bash, zsh, fish" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed", "always"),
+    [("y", True, set()), ("n", False, set()), ("always", True, {"bash"}), ("", False, set())],
+)
+def test_safe_mode_approval_asks_the_user(tmp_path: Path, answer: str, allowed: bool, always: set[str]):
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from kit_py.agent import PendingAction, ToolSetup
+    from kit_py.config import Settings
+    from kit_py.repl.app import Repl
+    from kit_py.session import SessionManager
+
+    setup = ToolSetup(tools=[], cwd=tmp_path, safe_mode=True)
+    repl = Repl(Settings(), SessionManager.create(None, str(tmp_path)), tool_setup=setup)
+    assert setup.approve == repl.approve  # the REPL answers approvals unless the caller already does
+    repl._console = _console()
+    action = PendingAction("bash", {"command": "rm -rf build"}, "runs a shell command", "$ rm -rf build")
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text(answer + "\r")
+        assert repl.approve(action) is allowed
+    assert setup.always_allowed == always
+    shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
+    assert "⚠ bash: runs a shell command" in shown and "$ rm -rf build" in shown
