@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import session_files
 from tests.test_repl_pty import ALT_ENTER, CTRL_C, CTRL_D, CTRL_J, CTRL_R, ENTER, PROMPT, UP, Terminal
@@ -112,6 +113,8 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     sent = provider.last_messages()
     assert sent[-1] == {"role": "user", "content": "keep this text"}  # newest first: flaky, keep, ...
     assert {"role": "user", "content": "what changed?"} in sent  # the resumed context went along
+    history_file = Path(kit_env["KIT_CONFIG_DIR"]) / "data" / "history"
+    assert history_file.stat().st_mode & 0o777 == 0o600  # what you typed is private
     again.ready()
     provider.reply("found by search")
     for keys in (CTRL_R, "three", ENTER):  # Ctrl-R searches the history; Enter takes the match

@@ -6,6 +6,7 @@ thread once the prompt has been drawn, so the first answer does not pay for the 
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -393,6 +394,9 @@ class Repl:
         history_file = data_dir() / "history"
         try:
             history_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(
+                os.open(history_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
+            )  # prompts are private
         except OSError as exc:
             self.warn(
                 f"input history is not saved: cannot create {history_file.parent}: {exc.strerror or exc}"
