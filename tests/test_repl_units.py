@@ -197,6 +197,16 @@ def test_history_is_rendered_markdown_with_markers():
     assert "interrupted" in out and "model_change" not in out
 
 
+def test_history_names_attached_files_instead_of_repeating_them(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("long content\n" * 50)
+    sent = attachments.expand("summarize @notes.txt please", tmp_path).text
+    path = [{"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": sent}}]}]
+    console = _console()
+    render_history(console, path, "monokai")
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "❯ summarize @notes.txt please  [attached: notes.txt]" in out and "long content" not in out
+
+
 def test_history_shows_bracketed_text_literally():
     path = [
         {"type": "branch_summary", "id": "1", "from_id": "0", "summary": "tried [red]x[/red] first"},

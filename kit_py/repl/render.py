@@ -7,6 +7,7 @@ the answer starts (`/reasoning` shows it in full); tool calls get one-line heade
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -27,6 +28,18 @@ REASONING_TAIL_LINES = 4
 REFRESH_SECONDS = 0.08
 HISTORY_MESSAGES = 60
 """On resume only the last messages are drawn: a huge session must not delay the prompt."""
+
+
+FILE_BLOCK = re.compile(r'\n*<file path="([^"]*)">\n.*?</file>', re.S)
+"""An `@file` attachment inlined into a user message (see attachments.py)."""
+
+
+def user_display(text: str) -> str:
+    """A user message as the user typed it: inlined attachments are named, not printed again."""
+    names = FILE_BLOCK.findall(text)
+    if not names:
+        return text
+    return FILE_BLOCK.sub("", text).rstrip() + f"  [attached: {', '.join(names)}]"
 
 
 def one_line(text: str, width: int = 160) -> str:
@@ -114,7 +127,7 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
     role = entry.get("role")
     if role == "user":
         images = sum(1 for p in parts if p.get("type") == "image")
-        print_user(console, message_text(entry), images)
+        print_user(console, user_display(message_text(entry)), images)
     elif role == "tool":
         for part in parts:
             data = part.get("data") or {}
