@@ -28,9 +28,28 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
 
     term.send("/help" + ENTER)
     listing = term.ready()
-    for name in ("/help", "/model [name]", "/thinking [level]", "/theme [name]", "/name [name]", "/session",
-                 "/usage", "/new [prompt]", "/clear", "/undo", "/retry", "/copy", "/compact [focus]", "/tree",
-                 "/fork", "/resume", "/export [path]", "/import <path>", "/share", "/quit"):
+    for name in (
+        "/help",
+        "/model [name]",
+        "/thinking [level]",
+        "/theme [name]",
+        "/name [name]",
+        "/session",
+        "/usage",
+        "/new [prompt]",
+        "/clear",
+        "/undo",
+        "/retry",
+        "/copy",
+        "/compact [focus]",
+        "/tree",
+        "/fork",
+        "/resume",
+        "/export [path]",
+        "/import <path>",
+        "/share",
+        "/quit",
+    ):
         assert name in listing, name
     assert "/q /exit" in listing and "/h /?" in listing
 
@@ -69,8 +88,17 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.send("/session" + ENTER)
     info = term.ready()
     [path] = session_files(kit_env)
-    for expected in (path.name, "release planning", str(workdir), "entries", "messages", "leaf", "tokens",
-                     "cost", "openai/other-model"):
+    for expected in (
+        path.name,
+        "release planning",
+        str(workdir),
+        "entries",
+        "messages",
+        "leaf",
+        "tokens",
+        "cost",
+        "openai/other-model",
+    ):
         assert expected in info, expected
     term.send("/u" + ENTER)
     assert "output tokens:" in term.ready()
@@ -100,6 +128,10 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     # !cmd adds its output to the conversation, !!cmd only shows it.
     term.send("!echo shell-out" + ENTER)
     assert "output added to the conversation" in term.ready()
+    term.send("!echo started-$((6*7)); sleep 30" + ENTER)
+    term.expect("started-42")  # output shows while the command still runs
+    term.send(CTRL_C)
+    assert "[interrupted] output added to the conversation" in term.ready()
     term.send("!!echo hidden-out" + ENTER)
     shown = term.ready()
     assert "hidden-out" in shown and "not added" in shown
@@ -109,6 +141,8 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.ready()
     sent = provider.last_messages()
     assert "shell-out" in json.dumps(sent) and "hidden-out" not in json.dumps(sent)
+    texts = [m["content"] for m in sent if isinstance(m["content"], str)]
+    assert "I ran `echo started-$((6*7)); sleep 30` (interrupted):\n```\nstarted-42\n```" in texts
     assert "first question" not in json.dumps(sent)  # undone
     content = sent[-1]["content"]
     attached = '<file path="notes.txt">\nsecret-content\n</file>'

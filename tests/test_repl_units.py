@@ -135,8 +135,9 @@ def test_shell_escape_parsing_and_context_message(tmp_path: Path):
     assert shell.parse("!ls -la") == ("ls -la", True)
     assert shell.parse("!!git status") == ("git status", False)
     assert shell.parse("hello") is None
-    run = shell.run("echo out; echo err >&2; exit 3", tmp_path)
-    assert run.exit_code == 3 and run.output == "out\nerr\n"
+    seen: list[str] = []
+    run = shell.run("echo out; echo err >&2; exit 3", tmp_path, seen.append)
+    assert run.exit_code == 3 and run.output == "out\nerr\n" and seen == ["out\n", "err\n"]
     assert (
         run.as_message_text() == "I ran `echo out; echo err >&2; exit 3` (exit code 3):\n```\nout\nerr\n```"
     )

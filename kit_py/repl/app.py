@@ -289,9 +289,15 @@ class Repl:
         if not command:
             self.error("type a shell command after ! (or !! to keep it out of the conversation)")
             return
-        run = shell.run(command, self.cwd)
-        if run.output:
-            self.console.print(run.output.rstrip("\n"), markup=False, highlight=False)
+        out = self.console.file
+
+        def show(text: str) -> None:
+            out.write(text)
+            out.flush()
+
+        run = shell.run(command, self.cwd, show)
+        if run.output and not run.output.endswith("\n"):
+            show("\n")
         status = "interrupted" if run.interrupted else f"exit {run.exit_code}"
         if add_to_context:
             self.session.append(agent.user_message(run.as_message_text()))

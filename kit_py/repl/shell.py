@@ -6,6 +6,7 @@ The output is both printed and, for `!`, kept as a user message so the model see
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,22 +39,37 @@ def parse(line: str) -> tuple[str, bool] | None:
     return None
 
 
-def run(command: str, cwd: Path) -> ShellRun:
-    """Run through the user's shell with stdout and stderr merged; Ctrl-C stops the command, not kit."""
+def run(command: str, cwd: Path, on_output: Callable[[str], None] | None = None) -> ShellRun:
+    """Run through the user's shell with stdout and stderr merged, passing output on as it arrives.
+
+    Ctrl-C stops the command, not kit: what it printed so far is kept.
+    """
     import os
 
     shell = os.environ.get("SHELL") or "/bin/sh"
+    show = on_output or (lambda text: None)
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [shell, "-c", command],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            check=False,
         )
-    except KeyboardInterrupt:
-        return ShellRun(command, "", 130, interrupted=True)
     except OSError as exc:
         return ShellRun(command, f"cannot run {shell}: {exc.strerror or exc}", 127)
-    return ShellRun(command, proc.stdout.decode("utf-8", errors="replace"), proc.returncode)
+    assert proc.stdout is not None
+    chunks: list[str] = []
+    try:
+        for line in iter(proc.stdout.readline, b""):
+            text = line.decode("utf-8", errors="replace")
+            chunks.append(text)
+            show(text)
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.kill()
+        proc.wait()
+        return ShellRun(command, "".join(chunks), 130, interrupted=True)
+    finally:
+        proc.stdout.close()
+    return ShellRun(command, "".join(chunks), code)
