@@ -103,6 +103,13 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.send("/u" + ENTER)
     assert "output tokens:" in term.ready()
 
+    for keys in ("/model openai/gpt-4.1-n", TAB, ENTER):  # litellm's model list completes model names
+        term.send(keys)
+        term.settle(0.4)
+    assert "model: openai/gpt-4.1-nano (remembered" in term.text
+    term.send("/model openai/other-model" + ENTER)
+    term.ready()
+
     term.send("/copy" + ENTER)
     term.ready()
     assert "\x1b]52;c;" + base64.b64encode(b"first answer").decode() + "\x07" in term.raw

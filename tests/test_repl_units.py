@@ -109,6 +109,9 @@ class _FakeRepl:
 
         self.settings = _Settings()
 
+    def known_models(self) -> list[str]:
+        return ["anthropic/claude-3-haiku", "openai/gpt-4o-2024-08-06"]
+
 
 def _complete(text: str, cwd: Path) -> list[str]:
     completer = ReplCompleter(_FakeRepl(cwd))  # type: ignore[arg-type]
@@ -125,7 +128,11 @@ def test_completion_of_commands_arguments_and_paths(tmp_path: Path):
     assert _complete("/th", tmp_path) == ["/thinking", "/theme"]
     assert _complete("/thinking m", tmp_path) == ["minimal", "medium"]
     assert _complete("/theme ", tmp_path) == ["dark", "light"]
-    assert "openai/gpt-4o-mini" in _complete("/model openai/gpt-4o", tmp_path)
+    assert _complete("/model openai/gpt-4o", tmp_path) == [
+        "openai/gpt-4o",
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o-2024-08-06",
+    ]
     assert _complete("read @s", tmp_path) == ["setup.cfg", "src/"]
     assert _complete("read @src/", tmp_path) == ["src/app.py"]
     assert [c.text for c in path_completions(".h", tmp_path)] == [".hidden"]

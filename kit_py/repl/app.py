@@ -76,6 +76,7 @@ class Repl:
         self.exit_requested = False
         self._warm_up: threading.Thread | None = None
         self._windows: dict[str, int | None] = {}
+        self._known_models: list[str] | None = None
         self._numbers: tuple[Any, tuple[int, float | None]] = (None, (0, None))
         self._prompt: PromptSession[str] | None = None
 
@@ -126,6 +127,22 @@ class Repl:
 
         self._windows[model] = llm.model_limits(model)[0]
         return self._windows[model]
+
+    def known_models(self) -> list[str]:
+        """Chat models litellm knows, as `provider/model`; empty until the background import is done."""
+        if self._known_models is None:
+            if self._warm_up is None or self._warm_up.is_alive():
+                return []
+            from kit_py import llm
+
+            lib = llm.load_litellm()
+            names = set()
+            for provider, models in lib.models_by_provider.items():
+                for model in models:
+                    if lib.model_cost.get(model, {}).get("mode", "chat") == "chat":
+                        names.add(model if model.startswith(f"{provider}/") else f"{provider}/{model}")
+            self._known_models = sorted(names)
+        return self._known_models
 
     def _wait_for_llm(self) -> None:
         """The first turn waits for the background import, with a visible reason."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Repl", str], None]
 Completer = Callable[["Repl", str], list[str]]
 
+MAX_MODEL_COMPLETIONS = 100
 MODEL_EXAMPLES = (
     "anthropic/claude-sonnet-4-5",
     "anthropic/claude-opus-4-1",
@@ -129,8 +130,9 @@ def _model(repl: Repl, args: str) -> None:
 
 
 def _complete_model(repl: Repl, prefix: str) -> list[str]:
-    names = [repl.settings.model, *MODEL_EXAMPLES]
-    return [n for n in dict.fromkeys(names) if n.startswith(prefix)]
+    """The current model and common examples first, then every chat model litellm knows."""
+    names = [repl.settings.model, *MODEL_EXAMPLES, *repl.known_models()]
+    return [n for n in dict.fromkeys(names) if n.startswith(prefix)][:MAX_MODEL_COMPLETIONS]
 
 
 def _thinking(repl: Repl, args: str) -> None:
