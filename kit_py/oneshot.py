@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from kit_py import agent
+from kit_py import agent, tool_display
 from kit_py.config import Settings
 from kit_py.errors import ExitCode, KitError
 
@@ -25,8 +25,15 @@ class OutputMode:
     debug: bool = False
 
 
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 class PlainSink:
-    """Non-terminal stdout: plain text, flushed per delta so pipes see it as it arrives."""
+    """Non-terminal stdout: plain text, flushed per delta so pipes see it as it arrives.
+
+    Tool activity (header, summary, diff) goes to stderr only, so stdout stays the answer.
+    """
 
     def __init__(self) -> None:
         self.ended_with_newline = True
@@ -36,10 +43,19 @@ class PlainSink:
             sys.stdout.write(event.text)
             sys.stdout.flush()
             self.ended_with_newline = event.text.endswith("\n")
-        elif event.type == "retry":
-            print(f"kit: {event.text}", file=sys.stderr, flush=True)
+        elif event.type in ("retry", "notice"):
+            _stderr(f"kit: {event.text}")
         elif event.type == "tool_call":
-            print(f"kit: tool {event.data['name']} {event.data['arguments'][:200]}", file=sys.stderr, flush=True)
+            if not self.ended_with_newline:  # the next step's text starts on its own line
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                self.ended_with_newline = True
+            _stderr(f"⚙ {tool_display.call_header(event.data['name'], event.data['arguments'])}")
+        elif event.type == "tool_result":
+            mark = "✗" if event.data.get("is_error") else "✓"
+            _stderr(f"  {mark} {tool_display.result_summary(event.text, event.data)}")
+            if event.data.get("diff"):
+                _stderr(tool_display.ansi_diff(event.data["diff"], color=False))
 
     def finish(self) -> None:
         if not self.ended_with_newline:
@@ -68,15 +84,25 @@ class MarkdownSink:
                 self.console.print()
                 self.in_reasoning = False
             self.stream.feed(event.text)
-        elif event.type == "retry":
-            self.console.print(f"[yellow]{event.text}[/]", markup=True, highlight=False)
+        elif event.type in ("retry", "notice"):
+            self.console.print(event.text, style="yellow", markup=False, highlight=False)
         elif event.type == "tool_call":
             self.stream.finish()
-            self.console.print(f"[cyan]⚙ {event.data['name']}[/] {event.data['arguments'][:200]}", markup=True)
+            if self.in_reasoning:
+                self.console.print()
+                self.in_reasoning = False
+            header = tool_display.call_header(event.data["name"], event.data["arguments"])
+            self._line(("⚙ ", "cyan"), (header, "bold"))
         elif event.type == "tool_result":
-            mark = "[red]✗[/]" if event.data.get("is_error") else "[green]✓[/]"
-            first = (event.text.splitlines() or [""])[0][:200]
-            self.console.print(f"  {mark} {first}", markup=True, highlight=False)
+            mark = ("  ✗ ", "red") if event.data.get("is_error") else ("  ✓ ", "green")
+            self._line(mark, (tool_display.result_summary(event.text, event.data), "dim"))
+            for line in tool_display.diff_lines(event.data.get("diff") or ""):
+                self._line((line, tool_display.diff_style(line) or ""))
+
+    def _line(self, *pieces: tuple[str, str]) -> None:
+        from rich.text import Text
+
+        self.console.print(Text.assemble(*pieces), soft_wrap=True)
 
     def finish(self) -> None:
         self.stream.finish()
@@ -86,7 +112,7 @@ class SilentSink:
     """--json and --quiet print only at the end."""
 
     def __call__(self, event: agent.TurnEvent) -> None:
-        if event.type == "retry":
+        if event.type in ("retry", "notice"):
             print(f"kit: {event.text}", file=sys.stderr, flush=True)
 
     def finish(self) -> None:
