@@ -179,7 +179,7 @@ def run_oneshot(session: Any, settings: Settings, prompt: str, mode: OutputMode,
         kept = " (partial answer kept in the session)" if failed.result.text and session.path else ""
         print(f"kit: {note}{kept}", file=sys.stderr)
         return int(failed.exit_code)
-    except KitError:
+    except (KitError, KeyboardInterrupt):
         sink.finish()
         raise
     sink.finish()

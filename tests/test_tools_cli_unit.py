@@ -44,7 +44,8 @@ def test_safe_mode_asks_with_the_diff_and_records_question_answer_and_action(tmp
     setup = setup_for(tmp_path, approver)
     content, is_error, details = call(setup, "write", "c1", path="a.txt", content="hello\n")
     assert not is_error and (tmp_path / "a.txt").read_text() == "hello\n"
-    assert details["approval"] == "approved" and "+hello" in details["diff"] and details["cwd"] == str(tmp_path)
+    assert details["approval"] == "approved" and "+hello" in details["diff"]
+    assert details["cwd"] == str(tmp_path)
     assert approver.asked[0].reason == "safe mode" and "+hello" in approver.asked[0].preview
 
     content, is_error, details = call(setup, "bash", "c2", command="touch made")
@@ -141,14 +142,16 @@ def test_terminal_prompt_reads_y_n_a_and_asks_again_on_anything_else(monkeypatch
 
 def test_headers_and_summaries_are_one_compact_line():
     assert tool_display.call_header("bash", '{"command": "make test"}') == "bash $ make test"
-    assert tool_display.call_header("write", '{"path": "a.py", "content": "x\\ny\\n"}') == "write a.py (2 lines)"
+    two_lines = json.dumps({"path": "a.py", "content": "x\ny\n"})
+    assert tool_display.call_header("write", two_lines) == "write a.py (2 lines)"
     assert tool_display.call_header("edit", '{"path": "a.py", "edits": [{}, {}]}') == "edit a.py (2 edits)"
     assert tool_display.call_header("read", '{"path": "a.py", "offset": 10}') == "read a.py offset=10"
     assert tool_display.call_header("grep", '{"pattern": "TODO", "path": "src"}') == 'grep "TODO" in src'
     assert tool_display.call_header("ls", "{}") == "ls ."
     long = tool_display.call_header("bash", json.dumps({"command": "echo " + "x" * 500}))
     assert len(long) <= tool_display.MAX_HEADER and "\n" not in long
-    summary = tool_display.result_summary("line one\nline two\n[Exit code 2]", {"exit_code": 2, "duration_ms": 7})
+    output = "line one\nline two\n[Exit code 2]"
+    summary = tool_display.result_summary(output, {"exit_code": 2, "duration_ms": 7})
     assert summary == "line one (+2 more lines)  [exit 2 · 7 ms]"
 
 
