@@ -10,6 +10,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from kit_py import __version__
 from kit_py.errors import ExitCode, KitError
@@ -154,22 +155,18 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("kit: interrupted", file=sys.stderr)
         code = int(ExitCode.INTERRUPTED)
-    except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(error, click.exceptions.Exit):
-            code = error.exit_code
-        elif isinstance(error, click.ClickException):
-            error.show()
-            code = int(ExitCode.USAGE)
-        elif isinstance(error, click.exceptions.Abort):
-            code = int(ExitCode.INTERRUPTED)
-        else:
-            if debug:
-                raise
-            print(f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)",
-                  file=sys.stderr)
-            code = int(ExitCode.ERROR)
+    except typer.Exit as error:
+        code = error.exit_code
+    except typer.Abort:
+        code = int(ExitCode.INTERRUPTED)
+    except TyperException as error:  # bad flags and values: click's one-line usage message
+        error.show()
+        code = int(ExitCode.USAGE)
+    except Exception as error:
+        if debug:
+            raise
+        print(f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)", file=sys.stderr)
+        code = int(ExitCode.ERROR)
     from kit_py.oneshot import hard_exit
 
     hard_exit(int(code or 0))

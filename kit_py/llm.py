@@ -18,7 +18,7 @@ from kit_py import errors
 
 THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 FINISH_TO_STOP_REASON = {"stop": "stop", "length": "length", "tool_calls": "tool_use", "function_call": "tool_use"}
-RETRYABLE = (errors.RateLimitError, errors.ProviderError, errors.ConnectionFailedError)
+RETRYABLE = (errors.RateLimitError, errors.ProviderError)  # a refused connection fails fast
 
 _litellm: Any = None
 _import_lock = threading.Lock()
