@@ -6,6 +6,7 @@ terminal nobody can answer and the action is refused, never run silently.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,10 @@ def ask_on_terminal(action: PendingAction) -> str:
             os.write(fd, b"Please answer y, n or a.\n")
     except OSError:
         return REFUSED
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            os.write(fd, b"\n")  # the run's own messages start on a fresh line
+        raise
     finally:
         os.close(fd)
 

@@ -61,7 +61,7 @@ def call_header(name: str, arguments_json: str) -> str:
 def result_summary(content: str, data: dict[str, Any]) -> str:
     """First line of the output, how many more lines there are, exit code and duration."""
     lines = [line for line in content.splitlines() if line.strip()]
-    first = _clip(lines[0], 100) if lines else "(no output)"
+    first = _clip(" ".join(lines[0].split()), 100) if lines else "(no output)"
     more = f" (+{len(lines) - 1} more line{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
     facts = []
     if data.get("exit_code") is not None:

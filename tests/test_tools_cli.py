@@ -223,7 +223,8 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
         {"id": "e2", "name": "edit", "arguments": {"path": "a.txt", "old_text": "two", "new_text": "three"}},
         {"id": "r", "name": "read", "arguments": {"path": "../secret.txt"}},
     ])
-    provider.reply("finished")
+    late = {"id": "late", "name": "bash", "arguments": {"command": "touch late"}}
+    provider.reply("Last one.", tool_calls=[late])
     cmd = [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "--safe", "edit a.txt"]
     child = pexpect.spawn(cmd[0], cmd[1:], env=kit_env, cwd=str(workdir), encoding="utf-8", timeout=30,
                           dimensions=(40, 120))
@@ -241,10 +242,12 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     child.sendline("a")
     child.expect("read needs approval \\(path outside working directory")
     child.sendline("y")
-    child.expect("finished")
+    child.expect("Last one")
+    child.expect_exact("Allow bash?")
+    child.sendintr()  # Ctrl-C at the question ends the run; the file stays complete
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 130
     assert screen.getvalue().count("Allow edit?") == 1  # "always": the second edit ran without asking
     assert (workdir / "a.txt").read_text() == "three\n" and not (workdir / "bashed").exists()
 
@@ -253,7 +256,7 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     recorded = approvals(lines)
     assert [(a["tool_call_id"], a["answer"], a["action"]) for a in recorded] == [
         ("w", "approved", "ran"), ("b", "denied", "not run"),
-        ("e1", "always", "ran"), ("r", "approved", "ran"),
+        ("e1", "always", "ran"), ("r", "approved", "ran"), ("late", "interrupted", "not run"),
     ]
     assert "+one" in recorded[0]["preview"] and recorded[1]["preview"] == "$ touch bashed"
     results = results_by_id(lines)
@@ -261,3 +264,5 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     assert results["w"]["approval"] == "approved" and "+one" in results["w"]["diff"]
     assert "-two\n+three" in results["e2"]["diff"] and "approval" not in results["e2"]
     assert "outside text" in results["r"]["content"]
+    assert results["late"]["is_error"] and not (workdir / "late").exists()
+    assert lines[-1]["ext_type"] == "kit:approval" and lines[-2]["role"] == "tool"

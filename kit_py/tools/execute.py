@@ -27,7 +27,7 @@ def execute_tool_call(
     ctx = ToolContext(cwd=setup.cwd)
     if tool is None:
         offered = ", ".join(t.name for t in setup.tools) or "none"
-        return f"Error: unknown tool {name!r}; available tools: {offered}", True, {"cwd": str(ctx.cwd)}
+        return f"Error: unknown tool {name!r}; available tools: {offered}", True, _not_run(ctx)
     pending = _pending_action(tool, arguments_json, setup, ctx)
     if pending is None:
         result = run_tool(tool, arguments_json, ctx)
@@ -49,7 +49,7 @@ def execute_tool_call(
             setup.always_allowed.add(always_key)
         if answer not in (approval.APPROVED, approval.ALWAYS):
             record["action"] = "not run"
-            return _declined(name, action.reason, answer), True, {"cwd": str(ctx.cwd), "approval": answer}
+            return _declined(name, action.reason, answer), True, {**_not_run(ctx), "approval": answer}
         record["action"] = "interrupted"  # stays so only if Ctrl-C stops the tool while it runs
         result = run_tool(tool, arguments_json, ctx)
         record.update(action="ran", is_error=result.is_error)
@@ -61,6 +61,11 @@ def execute_tool_call(
     finally:
         record["finished_at"] = _now()
         setup.records.append(approval.approval_entry(record))
+
+
+def _not_run(ctx: ToolContext) -> dict[str, Any]:
+    """Details of a call that never ran, shaped like those of one that did."""
+    return {"duration_ms": 0, "cwd": str(ctx.cwd)}
 
 
 def _now() -> str:
