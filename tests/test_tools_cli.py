@@ -226,7 +226,8 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     late = {"id": "late", "name": "bash", "arguments": {"command": "touch late"}}
     provider.reply("Last one.", tool_calls=[late])
     cmd = [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "--safe", "edit a.txt"]
-    child = pexpect.spawn(cmd[0], cmd[1:], env=kit_env, cwd=str(workdir), encoding="utf-8", timeout=30,
+    colors = {k: v for k, v in kit_env.items() if k != "NO_COLOR"}
+    child = pexpect.spawn(cmd[0], cmd[1:], env=colors, cwd=str(workdir), encoding="utf-8", timeout=30,
                           dimensions=(40, 120))
     screen = io.StringIO()
     child.logfile_read = screen
@@ -249,6 +250,8 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     child.close()
     assert child.exitstatus == 130
     assert screen.getvalue().count("Allow edit?") == 1  # "always": the second edit ran without asking
+    assert "\x1b[1mkit: write needs approval" in screen.getvalue()  # the question stands out
+    assert "\x1b[32m+three" in screen.getvalue() and "\x1b[31m-two" in screen.getvalue()  # colored diff
     assert (workdir / "a.txt").read_text() == "three\n" and not (workdir / "bashed").exists()
 
     lines = entries(kit_env)

@@ -2,7 +2,8 @@
 
 A call needs approval in safe mode when its tool modifies state, and always when it touches a path
 outside the working directory (symlinks resolved). Every question becomes a `kit:approval` record in
-`setup.records`, which the agent appends right after the step's tool message.
+`setup.records`, which the agent appends right after the step's tool message. An "always" answer is
+remembered in `setup.always_allowed` per tool (`edit`), and separately for outside paths (`edit@outside`).
 """
 
 from __future__ import annotations
