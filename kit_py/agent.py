@@ -256,5 +256,6 @@ def _run_tool_calls(
 def _result_part(call: llm.ToolCall, content: str, is_error: bool, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "tool_result",
-        "data": {"tool_call_id": call.id, "name": call.name, "content": content, "is_error": is_error, **details},
+        # Extra details first: the wire fields must never be overwritten by them.
+        "data": {**details, "tool_call_id": call.id, "name": call.name, "content": content, "is_error": is_error},
     }

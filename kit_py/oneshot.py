@@ -37,6 +37,7 @@ class PlainSink:
 
     def __init__(self) -> None:
         self.ended_with_newline = True
+        self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
     def __call__(self, event: agent.TurnEvent) -> None:
         if event.type == "text_delta" and event.text:
@@ -55,7 +56,7 @@ class PlainSink:
             mark = "✗" if event.data.get("is_error") else "✓"
             _stderr(f"  {mark} {tool_display.result_summary(event.text, event.data)}")
             if event.data.get("diff"):
-                _stderr(tool_display.ansi_diff(event.data["diff"], color=False))
+                _stderr(tool_display.ansi_diff(event.data["diff"], color=self.color))
 
     def finish(self) -> None:
         if not self.ended_with_newline:
