@@ -196,7 +196,9 @@ def run_turn(
             entry["parts"] = [p for p in entry["parts"] if p["type"] != "tool_call"]
             persist([entry])
             session.sync()
-            result = TurnResult(broken.partial.text, settings.model, broken.partial.stop_reason, total, stored)
+            result = TurnResult(
+                broken.partial.text, settings.model, broken.partial.stop_reason, total, stored
+            )
             cause = broken.cause if isinstance(broken.cause, KitError) else broken
             raise TurnFailed(cause, result) from None
         _add_usage(total, response.usage)
@@ -239,7 +241,11 @@ def _run_tool_calls(
         if interrupted:
             result_part = _result_part(call, "interrupted by the user before this tool ran", True, {})
         else:
-            emit(TurnEvent("tool_call", call.name, {"id": call.id, "name": call.name, "arguments": call.arguments}))
+            emit(
+                TurnEvent(
+                    "tool_call", call.name, {"id": call.id, "name": call.name, "arguments": call.arguments}
+                )
+            )
             started = time.monotonic()
             try:
                 content, is_error, details = execute_tool_call(call.name, call.arguments, setup, call.id)
@@ -257,5 +263,11 @@ def _result_part(call: llm.ToolCall, content: str, is_error: bool, details: dict
     return {
         "type": "tool_result",
         # Extra details first: the wire fields must never be overwritten by them.
-        "data": {**details, "tool_call_id": call.id, "name": call.name, "content": content, "is_error": is_error},
+        "data": {
+            **details,
+            "tool_call_id": call.id,
+            "name": call.name,
+            "content": content,
+            "is_error": is_error,
+        },
     }

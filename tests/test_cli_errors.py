@@ -38,7 +38,9 @@ def test_connection_refused(run_kit):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = run_kit("-m", "openai/x", "--api-base", f"http://127.0.0.1:{port}/v1", "hi", provider_flags=False)
+    result = run_kit(
+        "-m", "openai/x", "--api-base", f"http://127.0.0.1:{port}/v1", "hi", provider_flags=False
+    )
     assert_clean_error(result, 6, "cannot connect")
 
 

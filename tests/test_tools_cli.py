@@ -24,10 +24,7 @@ def entries(kit_env: dict[str, str]) -> list[dict[str, Any]]:
 
 def results_by_id(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {
-        p["data"]["tool_call_id"]: p["data"]
-        for e in lines
-        if e.get("role") == "tool"
-        for p in e["parts"]
+        p["data"]["tool_call_id"]: p["data"] for e in lines if e.get("role") == "tool" for p in e["parts"]
     }
 
 
@@ -55,8 +52,13 @@ def run_detached(kit_env, provider, workdir, *args: str) -> subprocess.Completed
     """`kit` in a new session: no controlling terminal, so nobody can answer an approval question."""
     return subprocess.run(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, *args],
-        capture_output=True, text=True, env=kit_env, cwd=workdir, stdin=subprocess.DEVNULL,
-        start_new_session=True, timeout=60,
+        capture_output=True,
+        text=True,
+        env=kit_env,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        timeout=60,
     )
 
 
@@ -64,33 +66,56 @@ def test_every_tool_succeeds_and_fails_visibly_across_a_multi_step_turn(kit_env,
     (workdir / "notes.txt").write_text("alpha\nbeta\n")
     (workdir / "src").mkdir()
     (workdir / "src" / "code.py").write_text("def f():\n    return 1\n")
-    provider.reply("Looking.", tool_calls=[
-        {"id": "read_ok", "name": "read", "arguments": {"path": "notes.txt"}},
-        {"id": "read_bad", "name": "read", "arguments": {"path": "missing.txt"}},
-        {"id": "ls_ok", "name": "ls", "arguments": {"path": "src"}},
-        {"id": "ls_bad", "name": "ls", "arguments": {"path": "nope"}},
-        {"id": "grep_ok", "name": "grep", "arguments": {"pattern": "return", "path": "src"}},
-        {"id": "grep_bad", "name": "grep", "arguments": {"pattern": "x", "path": "nope"}},
-    ])
-    provider.reply(tool_calls=[
-        {"id": "write_ok", "name": "write", "arguments": {"path": "out/new.txt", "content": "fresh\n"}},
-        {"id": "write_bad", "name": "write", "arguments": {"path": "src", "content": "x"}},
-        {"id": "edit_ok", "name": "edit", "arguments": {"path": "notes.txt", "old_text": "alpha",
-                                                        "new_text": "ALPHA"}},
-        {"id": "edit_bad", "name": "edit", "arguments": {"path": "notes.txt", "old_text": "zzz",
-                                                         "new_text": "y"}},
-        {"id": "bash_ok", "name": "bash", "arguments": {"command": "pwd"}},
-        {"id": "bash_bad", "name": "bash", "arguments": {"command": "echo from-bash; exit 3"}},
-    ])
+    provider.reply(
+        "Looking.",
+        tool_calls=[
+            {"id": "read_ok", "name": "read", "arguments": {"path": "notes.txt"}},
+            {"id": "read_bad", "name": "read", "arguments": {"path": "missing.txt"}},
+            {"id": "ls_ok", "name": "ls", "arguments": {"path": "src"}},
+            {"id": "ls_bad", "name": "ls", "arguments": {"path": "nope"}},
+            {"id": "grep_ok", "name": "grep", "arguments": {"pattern": "return", "path": "src"}},
+            {"id": "grep_bad", "name": "grep", "arguments": {"pattern": "x", "path": "nope"}},
+        ],
+    )
+    provider.reply(
+        tool_calls=[
+            {"id": "write_ok", "name": "write", "arguments": {"path": "out/new.txt", "content": "fresh\n"}},
+            {"id": "write_bad", "name": "write", "arguments": {"path": "src", "content": "x"}},
+            {
+                "id": "edit_ok",
+                "name": "edit",
+                "arguments": {"path": "notes.txt", "old_text": "alpha", "new_text": "ALPHA"},
+            },
+            {
+                "id": "edit_bad",
+                "name": "edit",
+                "arguments": {"path": "notes.txt", "old_text": "zzz", "new_text": "y"},
+            },
+            {"id": "bash_ok", "name": "bash", "arguments": {"command": "pwd"}},
+            {"id": "bash_bad", "name": "bash", "arguments": {"command": "echo from-bash; exit 3"}},
+        ]
+    )
     provider.reply("All done.")
     result = subprocess.run(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "tidy up"],
-        capture_output=True, text=True, env=kit_env, cwd=workdir, stdin=subprocess.DEVNULL, timeout=60,
+        capture_output=True,
+        text=True,
+        env=kit_env,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Looking.\nAll done.\n"  # tool activity never reaches stdout
-    for shown in ("⚙ read notes.txt", "⚙ grep \"return\" in src", "⚙ bash $ echo from-bash; exit 3",
-                  "[exit 3", "+fresh", "-alpha", "+ALPHA"):
+    for shown in (
+        "⚙ read notes.txt",
+        '⚙ grep "return" in src',
+        "⚙ bash $ echo from-bash; exit 3",
+        "[exit 3",
+        "+fresh",
+        "-alpha",
+        "+ALPHA",
+    ):
         assert shown in result.stderr
 
     requests = provider.chat_requests
@@ -104,7 +129,12 @@ def test_every_tool_succeeds_and_fails_visibly_across_a_multi_step_turn(kit_env,
     assert_every_call_answered_by_the_next_message(lines)
     results = results_by_id(lines)
     assert {k for k, v in results.items() if v["is_error"]} == {
-        "read_bad", "ls_bad", "grep_bad", "write_bad", "edit_bad", "bash_bad"
+        "read_bad",
+        "ls_bad",
+        "grep_bad",
+        "write_bad",
+        "edit_bad",
+        "bash_bad",
     }
     assert "not found" in results["edit_bad"]["content"]
     assert all(isinstance(r["duration_ms"], int) and r["cwd"] == str(workdir) for r in results.values())
@@ -145,13 +175,19 @@ def test_max_steps_stops_cleanly_and_tool_flags_shape_the_request(run_kit, provi
 
 
 def test_ctrl_c_during_a_slow_command_leaves_every_call_with_a_result(kit_env, provider, workdir):
-    provider.reply(tool_calls=[
-        {"id": "slow", "name": "bash", "arguments": {"command": "echo $$ > pid; echo started; sleep 30"}},
-        {"id": "later", "name": "read", "arguments": {"path": "pid"}},
-    ])
+    provider.reply(
+        tool_calls=[
+            {"id": "slow", "name": "bash", "arguments": {"command": "echo $$ > pid; echo started; sleep 30"}},
+            {"id": "later", "name": "read", "arguments": {"path": "pid"}},
+        ]
+    )
     proc = subprocess.Popen(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "run it"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=kit_env, cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
     )
     deadline = time.monotonic() + 30
     while not (workdir / "pid").exists() or not (workdir / "pid").read_text().strip():
@@ -179,13 +215,15 @@ def test_without_a_terminal_safe_mode_and_outside_paths_refuse(kit_env, provider
     (workdir / "inside.txt").write_text("visible\n")
     (tmp_path / "outside.txt").write_text("private\n")
     (workdir / "link.txt").symlink_to(tmp_path / "outside.txt")
-    provider.reply(tool_calls=[
-        {"id": "w", "name": "write", "arguments": {"path": "new.txt", "content": "x"}},
-        {"id": "b", "name": "bash", "arguments": {"command": "touch bashed"}},
-        {"id": "r_in", "name": "read", "arguments": {"path": "inside.txt"}},
-        {"id": "r_out", "name": "read", "arguments": {"path": "../outside.txt"}},
-        {"id": "r_link", "name": "read", "arguments": {"path": "link.txt"}},
-    ])
+    provider.reply(
+        tool_calls=[
+            {"id": "w", "name": "write", "arguments": {"path": "new.txt", "content": "x"}},
+            {"id": "b", "name": "bash", "arguments": {"command": "touch bashed"}},
+            {"id": "r_in", "name": "read", "arguments": {"path": "inside.txt"}},
+            {"id": "r_out", "name": "read", "arguments": {"path": "../outside.txt"}},
+            {"id": "r_link", "name": "read", "arguments": {"path": "link.txt"}},
+        ]
+    )
     provider.reply("Understood.")
     result = run_detached(kit_env, provider, workdir, "-p", "change things")
     assert result.returncode == 0, result.stderr
@@ -199,8 +237,10 @@ def test_without_a_terminal_safe_mode_and_outside_paths_refuse(kit_env, provider
         assert "private" not in results[refused]["content"]
     recorded = approvals(lines)
     assert [(a["tool_call_id"], a["answer"], a["action"]) for a in recorded] == [
-        ("w", "refused", "not run"), ("b", "refused", "not run"),
-        ("r_out", "refused", "not run"), ("r_link", "refused", "not run"),
+        ("w", "refused", "not run"),
+        ("b", "refused", "not run"),
+        ("r_out", "refused", "not run"),
+        ("r_link", "refused", "not run"),
     ]
     assert recorded[0]["reason"] == "safe mode" and "outside" in recorded[3]["reason"]
     # The step is assistant -> tool -> approvals; the next answer continues after the approvals.
@@ -213,22 +253,34 @@ def test_without_a_terminal_safe_mode_and_outside_paths_refuse(kit_env, provider
 
 def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provider, workdir, tmp_path):
     (tmp_path / "secret.txt").write_text("outside text\n")
-    provider.reply(tool_calls=[
-        {"id": "w", "name": "write", "arguments": {"path": "a.txt", "content": "one\n"}},
-        {"id": "b", "name": "bash", "arguments": {"command": "touch bashed"}},
-    ])
-    provider.reply(tool_calls=[{"id": "e1", "name": "edit", "arguments": {"path": "a.txt", "old_text": "one",
-                                                                          "new_text": "two"}}])
-    provider.reply(tool_calls=[
-        {"id": "e2", "name": "edit", "arguments": {"path": "a.txt", "old_text": "two", "new_text": "three"}},
-        {"id": "r", "name": "read", "arguments": {"path": "../secret.txt"}},
-    ])
+    provider.reply(
+        tool_calls=[
+            {"id": "w", "name": "write", "arguments": {"path": "a.txt", "content": "one\n"}},
+            {"id": "b", "name": "bash", "arguments": {"command": "touch bashed"}},
+        ]
+    )
+    provider.reply(
+        tool_calls=[
+            {"id": "e1", "name": "edit", "arguments": {"path": "a.txt", "old_text": "one", "new_text": "two"}}
+        ]
+    )
+    provider.reply(
+        tool_calls=[
+            {
+                "id": "e2",
+                "name": "edit",
+                "arguments": {"path": "a.txt", "old_text": "two", "new_text": "three"},
+            },
+            {"id": "r", "name": "read", "arguments": {"path": "../secret.txt"}},
+        ]
+    )
     late = {"id": "late", "name": "bash", "arguments": {"command": "touch late"}}
     provider.reply("Last one.", tool_calls=[late])
     cmd = [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "--safe", "edit a.txt"]
     colors = {k: v for k, v in kit_env.items() if k != "NO_COLOR"}
-    child = pexpect.spawn(cmd[0], cmd[1:], env=colors, cwd=str(workdir), encoding="utf-8", timeout=30,
-                          dimensions=(40, 120))
+    child = pexpect.spawn(
+        cmd[0], cmd[1:], env=colors, cwd=str(workdir), encoding="utf-8", timeout=30, dimensions=(40, 120)
+    )
     screen = io.StringIO()
     child.logfile_read = screen
     child.expect("write needs approval \\(safe mode\\)")
@@ -258,8 +310,11 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     assert_every_call_answered_by_the_next_message(lines)
     recorded = approvals(lines)
     assert [(a["tool_call_id"], a["answer"], a["action"]) for a in recorded] == [
-        ("w", "approved", "ran"), ("b", "denied", "not run"),
-        ("e1", "always", "ran"), ("r", "approved", "ran"), ("late", "interrupted", "not run"),
+        ("w", "approved", "ran"),
+        ("b", "denied", "not run"),
+        ("e1", "always", "ran"),
+        ("r", "approved", "ran"),
+        ("late", "interrupted", "not run"),
     ]
     assert "+one" in recorded[0]["preview"] and recorded[1]["preview"] == "$ touch bashed"
     results = results_by_id(lines)
