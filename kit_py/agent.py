@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from kit_py.tools.base import Tool
 
 EventHandler = Callable[["TurnEvent"], None]
-ApproveCallback = Callable[["PendingAction"], str]
-"""Returns "approved", "denied", "always" (for this tool) or "refused" (nobody can answer)."""
+ApproveCallback = Callable[["PendingAction"], str | bool]
+"""Returns "approved", "denied", "always" (for this tool) or "refused" (nobody can answer); True/False
+mean approved/denied."""
 
 
 @dataclass

@@ -162,3 +162,14 @@ def test_diffs_are_colored_only_when_asked_and_long_ones_cut():
     assert "\x1b[31m-old\x1b[0m" in colored and "\x1b[32m+new\x1b[0m" in colored
     many = "".join(f"+{i}\n" for i in range(100))
     assert tool_display.diff_lines(many, limit=10)[-1] == "… 90 more diff lines"
+
+
+def test_a_yes_no_callback_answers_approved_or_denied(tmp_path):
+    answers = iter([True, False])
+    setup = ToolSetup(
+        tools=select_tools(["bash"]), cwd=tmp_path, safe_mode=True, approve=lambda a: next(answers)
+    )
+    assert not call(setup, "bash", command="touch yes")[1]
+    assert call(setup, "bash", command="touch no")[1]
+    assert (tmp_path / "yes").exists() and not (tmp_path / "no").exists()
+    assert [r["answer"] for r in records(setup)] == ["approved", "denied"]

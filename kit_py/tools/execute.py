@@ -113,6 +113,8 @@ def _ask(setup: ToolSetup, action: PendingAction) -> str:
     if setup.approve is None:
         return approval.REFUSED
     answer = setup.approve(action)
+    if isinstance(answer, bool):
+        return approval.APPROVED if answer else approval.DENIED
     if answer not in (approval.APPROVED, approval.DENIED, approval.ALWAYS, approval.REFUSED):
         raise ValueError(f"approval callback returned {answer!r}")
     return answer
