@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -324,3 +325,29 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     assert "outside text" in results["r"]["content"]
     assert results["late"]["is_error"] and not (workdir / "late").exists()
     assert lines[-1]["ext_type"] == "kit:approval" and lines[-2]["role"] == "tool"
+
+
+def test_the_question_reaches_the_terminal_when_stdin_and_stdout_are_piped(kit_env, provider, workdir):
+    provider.reply(
+        "Saved.", tool_calls=[{"id": "w", "name": "write", "arguments": {"path": "a.txt", "content": "1"}}]
+    )
+    provider.reply("Done.")
+    kit = " ".join(
+        shlex.quote(a) for a in [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "--safe"]
+    )
+    child = pexpect.spawn(
+        "bash",
+        ["-c", f"echo 'save it' | {kit} > answer.txt"],
+        env=kit_env,
+        cwd=str(workdir),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect_exact("Allow write?")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (workdir / "answer.txt").read_text() == "Saved.\nDone.\n"  # stdout holds only the answer
+    assert (workdir / "a.txt").read_text() == "1"
+    assert provider.chat_requests[0]["body"]["messages"][-1]["content"] == "save it"
