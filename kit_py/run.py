@@ -76,10 +76,10 @@ def run(options: RunOptions) -> int:
     interactive = not options.words and stdin_text is None and not options.print_mode and sys.stdin.isatty()
     cwd = os.getcwd()
     if interactive:
-        from kit_py.repl import run_repl
-
         # No approve callback: the REPL asks through its own prompt.
         tools = build_tool_setup(settings, cwd, approve=None)
+        from kit_py.repl import run_repl
+
         return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug, tool_setup=tools)
     from kit_py.approval import ask_on_terminal
 

@@ -12,10 +12,18 @@ MAX_HEADER = 120
 MAX_DIFF_LINES = 80
 _ANSI = {"green": "\x1b[32m", "red": "\x1b[31m", "cyan": "\x1b[36m", "bold": "\x1b[1m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"
+# Control characters shown as \xNN: file text or a command must not move the cursor or erase lines,
+# least of all in a safe-mode question.
+_VISIBLE = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (0x09, 0x0A)}
+
+
+def visible(text: str) -> str:
+    """`text` with terminal control characters (escape, carriage return, ...) made visible."""
+    return text.translate(_VISIBLE)
 
 
 def _clip(text: str, limit: int = MAX_HEADER) -> str:
-    line = text.replace("\n", " ⏎ ")
+    line = visible(text.replace("\n", " ⏎ "))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -87,7 +95,9 @@ def diff_style(line: str) -> str | None:
 
 def diff_lines(diff: str, limit: int = MAX_DIFF_LINES) -> list[str]:
     """The diff's lines, cut to `limit` with a note saying how many were left out."""
-    lines = diff.splitlines()
+    lines = [visible(line.removesuffix("\r")) for line in diff.split("\n")]  # CRLF files read as LF
+    if lines and not lines[-1]:
+        lines.pop()
     if len(lines) <= limit:
         return lines
     return lines[:limit] + [f"… {len(lines) - limit} more diff lines"]

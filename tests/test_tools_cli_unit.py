@@ -173,3 +173,21 @@ def test_a_yes_no_callback_answers_approved_or_denied(tmp_path):
     assert call(setup, "bash", command="touch no")[1]
     assert (tmp_path / "yes").exists() and not (tmp_path / "no").exists()
     assert [r["answer"] for r in records(setup)] == ["approved", "denied"]
+
+
+def test_control_characters_cannot_disguise_what_is_shown(monkeypatch):
+    sneaky = "echo safe\x1b[2K\rrm -rf ~"
+    assert (
+        tool_display.call_header("bash", json.dumps({"command": sneaky}))
+        == "bash $ echo safe\\x1b[2K\\x0drm -rf ~"
+    )
+    assert tool_display.diff_lines("+a\x1b[1A\r\n-b\r\n") == ["+a\\x1b[1A", "-b"]
+    master, slave = os.openpty()
+    monkeypatch.setattr(approval, "_open_tty", lambda: os.dup(slave))
+    os.write(master, b"n\n")
+    assert (
+        approval.ask_on_terminal(PendingAction("bash", {"command": sneaky}, "safe mode", sneaky)) == "denied"
+    )
+    assert "echo safe\\x1b[2K\\x0drm -rf ~" in os.read(master, 65536).decode()
+    os.close(master)
+    os.close(slave)
