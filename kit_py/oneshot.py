@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from kit_py import agent, tool_display
+from kit_py.compactor import CompactionCancelled
 from kit_py.config import Settings
 from kit_py.errors import ExitCode, KitError
 
@@ -27,6 +28,14 @@ class OutputMode:
 
 def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _note_compaction(event: agent.TurnEvent) -> None:
+    """stderr line when the turn compacted the history first (stdout carries only the answer)."""
+    if event.type != "compaction" or event.data.get("phase") != "end":
+        return
+    if event.data.get("compacted") or event.data.get("error"):
+        print(f"kit: {event.text}", file=sys.stderr, flush=True)
 
 
 class PlainSink:
@@ -57,6 +66,8 @@ class PlainSink:
             _stderr(f"  {mark} {tool_display.result_summary(event.text, event.data)}")
             if event.data.get("diff"):
                 _stderr(tool_display.ansi_diff(event.data["diff"], color=self.color))
+        else:
+            _note_compaction(event)
 
     def finish(self) -> None:
         if not self.ended_with_newline:
@@ -99,6 +110,9 @@ class MarkdownSink:
             self._line(mark, (tool_display.result_summary(event.text, event.data), "dim"))
             for line in tool_display.diff_lines(event.data.get("diff") or ""):
                 self._line((line, tool_display.diff_style(line) or ""))
+        elif event.type == "compaction":
+            self.stream.finish()
+            _note_compaction(event)
 
     def _line(self, *pieces: tuple[str, str]) -> None:
         from rich.text import Text
@@ -115,6 +129,8 @@ class SilentSink:
     def __call__(self, event: agent.TurnEvent) -> None:
         if event.type in ("retry", "notice"):
             print(f"kit: {event.text}", file=sys.stderr, flush=True)
+        else:
+            _note_compaction(event)
 
     def finish(self) -> None:
         pass
@@ -189,6 +205,10 @@ def run_oneshot(
         kept = " (partial answer kept in the session)" if failed.result.text and session.path else ""
         print(f"kit: {note}{kept}", file=sys.stderr)
         return int(failed.exit_code)
+    except CompactionCancelled as cancelled:  # a KeyboardInterrupt: must come first
+        sink.finish()
+        print(f"kit: {cancelled.message}", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     except (KitError, KeyboardInterrupt):
         sink.finish()
         raise
