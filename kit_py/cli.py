@@ -88,7 +88,8 @@ def chat(
     auto_compact: Annotated[
         bool | None,
         typer.Option(
-            "--auto-compact", help="Compact the history before a turn that would overflow the window."
+            "--auto-compact/--no-auto-compact",
+            help="Compact the history before a turn that would overflow the window.",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show litellm's logs and tracebacks.")] = False,
