@@ -138,3 +138,26 @@ def test_status_line_shows_context_share_of_a_known_window_and_cost(kit_env, wor
     assert status.startswith(" openai/gpt-4o · thinking off · ctx 10% of 128.0k · $0.0")
     term.send(CTRL_D)
     assert term.wait_exit() == 0
+
+
+def test_tool_calls_show_one_line_headers_and_safe_mode_asks_in_the_repl(kit_env, workdir, provider):
+    write = {"id": "call_1", "name": "write", "arguments": {"path": "notes.txt", "content": "hello\n"}}
+    provider.reply(tool_calls=[write])
+    provider.reply("the file is written")
+    term = Terminal.kit(provider, kit_env, workdir, "--safe")
+    term.line("create notes.txt")
+    term.expect("write needs approval (safe mode)")
+    term.expect("Allow write? [y]es / [n]o / [a]lways for write:")
+    assert not (workdir / "notes.txt").exists()
+    term.send("y" + ENTER)
+    term.expect("the file is written")
+    term.ready()
+    screen = term.screen()
+    assert "⚙ write notes.txt (1 line)" in screen and "+hello" in screen
+    assert (workdir / "notes.txt").read_text() == "hello\n"
+    tool_message = provider.last_messages()[-1]
+    assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_1"
+    approvals = [e for e in _entries(kit_env) if e.get("ext_type") == "kit:approval"]
+    assert len(approvals) == 1 and json.loads(approvals[0]["data"])["answer"] == "approved"
+    term.send(CTRL_D)
+    assert term.wait_exit() == 0

@@ -201,7 +201,7 @@ def test_history_is_rendered_markdown_with_markers():
     render_history(console, path, "monokai")
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "❯ explain" in out and "Some bold words" in out and "**" not in out and "##" not in out
-    assert "thought for 5 words" in out and "⚙ read path=a.py" in out and "✓ line1" in out
+    assert "thought for 5 words" in out and "⚙ read a.py" in out and "✓ line1 (+1 more line)" in out
     assert "interrupted" in out and "model_change" not in out
 
 
@@ -241,14 +241,16 @@ def test_turn_view_collapses_reasoning_and_renders_the_answer():
     view(TurnEvent("text_delta", "- item"))
     view(TurnEvent("tool_call", "read", {"name": "read", "arguments": '{"path": "a.py", "limit": 5}'}))
     view(TurnEvent("tool_result", "no such file\nmore", {"is_error": True}))
+    view(TurnEvent("tool_result", "edited x.py", {"is_error": False, "diff": "@@ -1 +1 @@\n-old\n+new"}))
     view(TurnEvent("retry", "rate limited; retrying in 1.0s"))
     view(TurnEvent("compaction", "compacting the conversation", {"phase": "start"}))
     view(TurnEvent("compaction", "compacted: 4 messages -> summary, 900 -> 120 tokens", {"phase": "end"}))
     view.finish()
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
-    assert out.index("• item") < out.index("⚙ read path=a.py limit=5") < out.index("✗ no such file")
+    assert out.index("• item") < out.index("⚙ read a.py limit=5") < out.index("✗ no such file")
     assert "↻ rate limited; retrying in 1.0s" in out
+    assert "✓ edited x.py\n@@ -1 +1 @@\n-old\n+new" in out
     assert "↻ compacted: 4 messages -> summary, 900 -> 120 tokens" in out
     assert view.reasoning_text == "step one step two"
 
@@ -280,10 +282,16 @@ def test_completion_script_prints_and_installs(kit_env, workdir, tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("answer", "allowed", "always"),
-    [("y", True, set()), ("n", False, set()), ("always", True, {"bash"}), ("", False, set())],
+    ("keys", "answer"),
+    [
+        ("y\r", "approved"),
+        ("no\r", "denied"),
+        ("a\r", "always"),
+        ("maybe\ry\r", "approved"),
+        ("\x04", "denied"),
+    ],
 )
-def test_safe_mode_approval_asks_the_user(tmp_path: Path, answer: str, allowed: bool, always: set[str]):
+def test_safe_mode_approval_asks_the_user(tmp_path: Path, keys: str, answer: str):
     from prompt_toolkit.application import create_app_session
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
@@ -297,10 +305,11 @@ def test_safe_mode_approval_asks_the_user(tmp_path: Path, answer: str, allowed: 
     repl = Repl(Settings(), SessionManager.create(None, str(tmp_path)), tool_setup=setup)
     assert setup.approve == repl.approve  # the REPL answers approvals unless the caller already does
     repl._console = _console()
-    action = PendingAction("bash", {"command": "rm -rf build"}, "runs a shell command", "$ rm -rf build")
+    diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old\n+new"
+    action = PendingAction("edit", {"path": "x.py"}, "safe mode", diff)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
-        pipe.send_text(answer + "\r")
-        assert repl.approve(action) is allowed
-    assert setup.always_allowed == always
+        pipe.send_text(keys)
+        assert repl.approve(action) == answer
     shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
-    assert "⚠ bash: runs a shell command" in shown and "$ rm -rf build" in shown
+    assert "⚠ edit needs approval (safe mode)" in shown and "-old\n+new" in shown
+    assert ("please answer y" in shown) == keys.startswith("maybe")

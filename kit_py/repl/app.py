@@ -19,7 +19,7 @@ from kit_py.config import THINKING_LEVELS, Settings, data_dir, save_preference
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY, split
-from kit_py.repl.render import TurnView, render_history
+from kit_py.repl.render import TurnView, print_diff, render_history
 from kit_py.repl.theme import get_theme, prompt_style, rich_theme
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.history import History
     from rich.console import Console
 
+    from kit_py.agent import PendingAction
     from kit_py.session import SessionManager
 
 PROMPT = "❯ "
@@ -62,7 +63,7 @@ class Repl:
     ) -> None:
         self.settings = settings
         self.tool_setup = tool_setup
-        """`agent.ToolSetup` for the tools offered each turn (None: no tools); asks the user to approve."""
+        """`agent.ToolSetup` for the tools offered each turn (None: no tools); the REPL answers approvals."""
         if tool_setup is not None and tool_setup.approve is None:
             tool_setup.approve = self.approve
         self.session = session
@@ -239,22 +240,40 @@ class Repl:
             return
         self.note(outcome.describe() if outcome else "nothing to compact yet")
 
-    def approve(self, action: Any) -> bool:
-        """Safe mode: show what a tool is about to do and ask; 'always' stops asking for that tool."""
+    def approve(self, action: PendingAction) -> str:
+        """Safe mode and outside paths: show what a tool is about to do and ask y / n / a (always).
+
+        Returns an `approval` answer; Ctrl-D means no, Ctrl-C stops the turn like anywhere else.
+        """
         from prompt_toolkit import prompt
         from prompt_toolkit.formatted_text import FormattedText
 
+        from kit_py import approval
+
         self.console.print(
-            f"⚠ {action.tool}: {action.reason}", style="kit.warn", markup=False, highlight=False
+            f"⚠ {action.tool} needs approval ({action.reason})",
+            style="kit.warn",
+            markup=False,
+            highlight=False,
         )
-        if action.preview:
-            self.console.print(action.preview, markup=False, highlight=False)
-        question = FormattedText([("class:prompt", "allow? [y]es / [n]o / [a]lways for this tool: ")])
-        answer = prompt(question, style=prompt_style(self.theme)).strip().lower()
-        if answer in ("a", "always") and self.tool_setup is not None:
-            self.tool_setup.always_allowed.add(action.tool)
-            return True
-        return answer in ("y", "yes")
+        print_diff(self.console, action.preview, approval.MAX_PROMPT_PREVIEW_LINES)
+        question = FormattedText([("class:prompt", approval.question_text(action))])
+        replies = {
+            "y": approval.APPROVED,
+            "yes": approval.APPROVED,
+            "n": approval.DENIED,
+            "no": approval.DENIED,
+            "a": approval.ALWAYS,
+            "always": approval.ALWAYS,
+        }
+        while True:
+            try:
+                answer = prompt(question, style=prompt_style(self.theme)).strip().lower()
+            except EOFError:
+                return approval.DENIED
+            if answer in replies:
+                return replies[answer]
+            self.note("please answer y (yes), n (no) or a (always for this tool)")
 
     # --- input ---------------------------------------------------------------------------------------
 

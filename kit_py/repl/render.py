@@ -6,7 +6,6 @@ the answer starts (`/reasoning` shows it in full); tool calls get one-line heade
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import time
@@ -47,18 +46,6 @@ def one_line(text: str, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def tool_header(name: str, arguments: str) -> str:
-    """`read path=src/app.py` style header from the JSON-encoded arguments."""
-    try:
-        args = json.loads(arguments) if arguments else {}
-    except ValueError:
-        return one_line(f"{name} {arguments}")
-    if not isinstance(args, dict):
-        return one_line(f"{name} {arguments}")
-    shown = " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in args.items())
-    return one_line(f"{name} {shown}")
-
-
 def reasoning_summary(text: str) -> str:
     words = len(text.split())
     return f"▸ thought for {words} word{'s' if words != 1 else ''} (/reasoning to show)"
@@ -75,17 +62,36 @@ def print_user(console: Console, text: str, images: int = 0) -> None:
 
 
 def print_tool_call(console: Console, name: str, arguments: str) -> None:
+    """One line per call (`⚙ bash $ make test`), worded like print mode's (tool_display.py)."""
     from rich.text import Text
 
-    console.print(Text("⚙ ", style="kit.tool") + Text(tool_header(name, arguments), style="kit.tool"))
+    from kit_py.tool_display import call_header
+
+    header = call_header(name, arguments)
+    console.print(Text.assemble(("⚙ ", "kit.tool"), (header, "kit.tool")), soft_wrap=True)
 
 
-def print_tool_result(console: Console, content: str, is_error: bool) -> None:
+def print_tool_result(console: Console, content: str, data: dict[str, Any]) -> None:
+    """A one-line summary of the result, then the diff of a write or edit."""
     from rich.text import Text
 
-    mark = Text("  ✗ ", style="kit.error") if is_error else Text("  ✓ ", style="kit.ok")
-    first = content.strip().splitlines()[0] if content.strip() else "(no output)"
-    console.print(mark + Text(one_line(first, 150), style="kit.dim"))
+    from kit_py.tool_display import result_summary
+
+    mark = ("  ✗ ", "kit.error") if data.get("is_error") else ("  ✓ ", "kit.ok")
+    console.print(Text.assemble(mark, (result_summary(content, data), "kit.dim")), soft_wrap=True)
+    print_diff(console, str(data.get("diff") or ""))
+
+
+def print_diff(console: Console, diff: str, limit: int | None = None) -> None:
+    from rich.text import Text
+
+    from kit_py.tool_display import MAX_DIFF_LINES, diff_lines, diff_style
+
+    for line in diff_lines(diff, limit or MAX_DIFF_LINES):
+        console.print(Text(line, style=_DIFF_STYLES.get(diff_style(line) or "", "")), soft_wrap=True)
+
+
+_DIFF_STYLES = {"green": "kit.ok", "red": "kit.error", "cyan": "kit.tool", "bold": "bold"}
 
 
 def markdown(text: str, code_theme: str) -> Any:
@@ -132,7 +138,7 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
         for part in parts:
             data = part.get("data") or {}
             if part.get("type") == "tool_result":
-                print_tool_result(console, str(data.get("content", "")), bool(data.get("is_error")))
+                print_tool_result(console, str(data.get("content", "")), data)
     elif role == "assistant":
         _render_assistant(console, entry, parts, code_theme)
     elif role == "system":
@@ -235,13 +241,17 @@ class TurnView:
             self.console.print(f"↻ {event.text}", style="kit.warn", markup=False, highlight=False)
             if self._waiting_label:
                 self.waiting(self._waiting_label)
+        elif event.type == "notice":
+            self._close_reasoning()
+            self.stream.finish()
+            self.console.print(event.text, style="kit.warn", markup=False, highlight=False)
         elif event.type == "tool_call":
             self._step_used_tools = True
             self._close_reasoning()
             self.stream.finish()
             print_tool_call(self.console, str(event.data.get("name")), str(event.data.get("arguments", "")))
         elif event.type == "tool_result":
-            print_tool_result(self.console, event.text, bool(event.data.get("is_error")))
+            print_tool_result(self.console, event.text, event.data)
         elif event.type == "compaction":
             self._compaction(event)
         elif event.type == "step_done":
