@@ -23,10 +23,6 @@ class UsageTotals:
     messages: int = 0
     answers: int = 0
 
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
 
 def usage_totals(entries: list[Entry]) -> UsageTotals:
     """Sum the usage of every assistant message in the session (all branches: it is what was paid)."""
