@@ -58,6 +58,7 @@ class MarkdownStream:
         self.splitter = BlockSplitter()
         self.live: Live | None = None
         self.last_draw = 0.0
+        self.blocks_printed = 0
 
     def _markdown(self, text: str) -> Any:
         from rich.markdown import Markdown
@@ -68,8 +69,7 @@ class MarkdownStream:
         finished = self.splitter.feed(delta)
         if finished:
             self._clear_live()
-            if finished.strip():
-                self.console.print(self._markdown(finished))
+            self._print_block(finished)
         now = time.monotonic()
         if self.splitter.pending.strip() and now - self.last_draw >= REFRESH_SECONDS:
             self._draw_live()
@@ -93,5 +93,13 @@ class MarkdownStream:
         """Print what is left as a final block."""
         self._clear_live()
         rest, self.splitter = self.splitter.pending, BlockSplitter()
-        if rest.strip():
-            self.console.print(self._markdown(rest))
+        self._print_block(rest)
+
+    def _print_block(self, text: str) -> None:
+        """Print finished markdown, separated from the previous block by a blank line as a full render is."""
+        if not text.strip():
+            return
+        if self.blocks_printed:
+            self.console.print()
+        self.console.print(self._markdown(text))
+        self.blocks_printed += 1
