@@ -9,7 +9,9 @@ from rich.markdown import Markdown
 
 from kit_py.render import BlockSplitter, MarkdownStream
 
-ANSWER = "# Title\n\nFirst paragraph.\n\nSecond paragraph.\n\n```python\ndef f():\n    return 1\n```\n\nEnd.\n"
+ANSWER = (
+    "# Title\n\nFirst paragraph.\n\nSecond paragraph.\n\n```python\ndef f():\n    return 1\n```\n\nEnd.\n"
+)
 
 
 def rendered(feed) -> str:
