@@ -161,3 +161,21 @@ def test_tool_calls_show_one_line_headers_and_safe_mode_asks_in_the_repl(kit_env
     assert len(approvals) == 1 and json.loads(approvals[0]["data"])["answer"] == "approved"
     term.send(CTRL_D)
     assert term.wait_exit() == 0
+
+
+def test_safe_command_turns_approval_on_for_this_session(kit_env, workdir, provider):
+    write = {"id": "call_1", "name": "write", "arguments": {"path": "a.txt", "content": "a\n"}}
+    provider.reply(tool_calls=[write])
+    provider.reply("done")
+    term = Terminal.kit(provider, kit_env, workdir)
+    term.line("/safe on")
+    term.expect("safe mode on")
+    term.line("write a.txt")
+    term.expect("Allow write? [y]es / [n]o / [a]lways for write:")
+    term.send("n" + ENTER)
+    term.expect("done")
+    assert not (workdir / "a.txt").exists()
+    term.line("/safe off")
+    term.expect("safe mode off")
+    term.send(CTRL_D)
+    assert term.wait_exit() == 0

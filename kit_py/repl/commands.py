@@ -163,6 +163,23 @@ def _theme(repl: Repl, args: str) -> None:
     repl.set_theme(name)
 
 
+def _safe(repl: Repl, args: str) -> None:
+    setup = repl.tool_setup
+    if setup is None:
+        repl.error("no tools are offered in this run (--no-tools), so there is nothing to guard")
+        return
+    choice = args.split()[0].lower() if args else ""
+    if choice not in ("", "on", "off"):
+        repl.error(f"/safe takes on or off, not {choice!r}")
+        return
+    if choice:
+        setup.safe_mode = repl.settings.safe_mode = choice == "on"
+        if not setup.safe_mode:
+            setup.always_allowed.clear()
+    state = "on: write, edit and bash ask first" if setup.safe_mode else "off: tools run without asking"
+    repl.console.print(f"safe mode [kit.accent]{state}[/]", highlight=False)
+
+
 def _name(repl: Repl, args: str) -> None:
     if not args:
         current = repl.session.name
@@ -395,6 +412,14 @@ COMMANDS: list[Command] = [
         (),
         "[name]",
         _complete_from(tuple(THEMES)),
+    ),
+    Command(
+        "safe",
+        "ask before write, edit and bash actions",
+        _safe,
+        (),
+        "[on|off]",
+        _complete_from(("on", "off")),
     ),
     Command("name", "show or set this session's name", _name, (), "[name]"),
     Command("session", "session details: file, id, entries, tokens, cost", _session, ("info",)),
