@@ -182,6 +182,7 @@ def run_turn(
             tools=schemas,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
+            extra=settings.llm_options,
         )
         try:
             response = llm.stream_completion(request, forward)
