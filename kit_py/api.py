@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 DATA_FORMAT = 1
+_APPROVAL_ANSWERS = ("approved", "denied", "always", "refused")
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -202,6 +203,9 @@ class SessionSummary:
 
 
 ToolSpec = str | Tool | Callable[..., Any]
+ApproveFn = Callable[[Any], Any]
+"""Gets a `kit_py.agent.PendingAction` (.tool, .arguments, .reason, .preview); returns True to allow,
+False to deny, or "always" to allow this tool for the rest of the turn's tool setup."""
 
 
 class Agent:
@@ -222,7 +226,7 @@ class Agent:
         system: str | None = None,
         tools: Iterable[ToolSpec] | None = None,
         safe_mode: bool = False,
-        approve: Callable[[Any], bool] | None = None,
+        approve: ApproveFn | None = None,
         auto_compact: bool = True,
         compaction_model: str | None = None,
         temperature: float | None = None,
@@ -303,7 +307,7 @@ class Agent:
         store: SessionStore | None = None,
         autosave: bool = True,
         safe_mode: bool | None = None,
-        approve: Callable[[Any], bool] | None = None,
+        approve: ApproveFn | None = None,
     ) -> Session:
         """A new session, or the stored one when `session_id` already exists in the store.
 
@@ -382,7 +386,7 @@ class Session:
         store: SessionStore | None = None,
         autosave: bool = True,
         safe_mode: bool | None = None,
-        approve: Callable[[Any], bool] | None = None,
+        approve: ApproveFn | None = None,
     ) -> None:
         self.agent = agent
         self.store = store
@@ -489,7 +493,7 @@ class Session:
         store: SessionStore | None = None,
         autosave: bool = True,
         safe_mode: bool | None = None,
-        approve: Callable[[Any], bool] | None = None,
+        approve: ApproveFn | None = None,
     ) -> Session:
         """Rebuild a session from `to_dict()` (or store) data; without `agent`, the recorded model is used."""
         manager = _manager_from(data)
@@ -693,11 +697,16 @@ class Session:
 
         user_approve = self.approve
 
-        def approve(action: PendingAction) -> bool:
+        def approve(action: PendingAction) -> str:
             # Without a callback nothing that needs approval runs: refusing is the safe default.
-            allowed = bool(user_approve(action)) if user_approve is not None else False
+            if user_approve is None:
+                answer = "refused"
+            else:
+                reply = user_approve(action)
+                answer = reply if reply in _APPROVAL_ANSWERS else ("approved" if reply else "denied")
+            allowed = answer in ("approved", "always")
             approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed))
-            return allowed
+            return answer
 
         return ToolSetup(
             tools=list(self.agent.tools), cwd=self.agent.cwd, safe_mode=self.safe_mode, approve=approve
