@@ -193,7 +193,9 @@ def run_turn(
             entry["parts"] = [p for p in entry["parts"] if p["type"] != "tool_call"]
             persist([entry])
             session.sync()
-            result = TurnResult(broken.partial.text, settings.model, broken.partial.stop_reason, total, stored)
+            result = TurnResult(
+                broken.partial.text, settings.model, broken.partial.stop_reason, total, stored
+            )
             cause = broken.cause if isinstance(broken.cause, KitError) else broken
             raise TurnFailed(cause, result) from None
         _add_usage(total, response.usage)
@@ -227,7 +229,11 @@ def _run_tool_calls(
         if interrupted:
             result_part = _result_part(call, "interrupted by the user before this tool ran", True, {})
         else:
-            emit(TurnEvent("tool_call", call.name, {"id": call.id, "name": call.name, "arguments": call.arguments}))
+            emit(
+                TurnEvent(
+                    "tool_call", call.name, {"id": call.id, "name": call.name, "arguments": call.arguments}
+                )
+            )
             started = time.monotonic()
             try:
                 content, is_error, details = execute_tool_call(call.name, call.arguments, setup)
@@ -244,5 +250,11 @@ def _run_tool_calls(
 def _result_part(call: llm.ToolCall, content: str, is_error: bool, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "tool_result",
-        "data": {"tool_call_id": call.id, "name": call.name, "content": content, "is_error": is_error, **details},
+        "data": {
+            "tool_call_id": call.id,
+            "name": call.name,
+            "content": content,
+            "is_error": is_error,
+            **details,
+        },
     }

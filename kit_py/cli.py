@@ -10,6 +10,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from kit_py import __version__
 from kit_py.errors import ExitCode, KitError
@@ -33,9 +34,12 @@ def _version_callback(value: bool) -> None:
 @app.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 def chat(
     prompt: Annotated[
-        list[str] | None, typer.Argument(help="Prompt words; '-' reads the prompt from stdin. Omit for the REPL.")
+        list[str] | None,
+        typer.Argument(help="Prompt words; '-' reads the prompt from stdin. Omit for the REPL."),
     ] = None,
-    print_mode: Annotated[bool, typer.Option("-p", "--print", help="Answer once and exit (print mode).")] = False,
+    print_mode: Annotated[
+        bool, typer.Option("-p", "--print", help="Answer once and exit (print mode).")
+    ] = False,
     model: Annotated[
         str | None, typer.Option("-m", "--model", envvar="KIT_MODEL", help="Any litellm model string.")
     ] = None,
@@ -46,13 +50,19 @@ def chat(
     system_prompt: Annotated[
         str | None, typer.Option("--system-prompt", help="System prompt text, or @file to read it.")
     ] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Cap on answer tokens.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Cap on answer tokens.")
+    ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, max=2.0)] = None,
     thinking_level: Annotated[
         str | None, typer.Option("--thinking-level", help="off|minimal|low|medium|high")
     ] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds before giving up.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object with answer, usage, messages.")] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.1, help="Seconds before giving up.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with answer, usage, messages.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the final text.")] = False,
     no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Ignore piped stdin.")] = False,
     continue_: Annotated[
@@ -61,9 +71,12 @@ def chat(
     session_ref: Annotated[
         str | None, typer.Option("-s", "--session", help="Open a session by path or id prefix.")
     ] = None,
-    no_session: Annotated[bool, typer.Option("--no-session", help="Keep everything in memory; write nothing.")] = False,
+    no_session: Annotated[
+        bool, typer.Option("--no-session", help="Keep everything in memory; write nothing.")
+    ] = False,
     tools: Annotated[
-        str | None, typer.Option("--tools", help="Comma-separated tools to offer: read,write,edit,bash,ls,grep.")
+        str | None,
+        typer.Option("--tools", help="Comma-separated tools to offer: read,write,edit,bash,ls,grep."),
     ] = None,
     no_tools: Annotated[bool, typer.Option("--no-tools", help="Offer the model no tools.")] = False,
     safe: Annotated[
@@ -74,11 +87,14 @@ def chat(
     ] = None,
     auto_compact: Annotated[
         bool | None,
-        typer.Option("--auto-compact", help="Compact the history before a turn that would overflow the window."),
+        typer.Option(
+            "--auto-compact", help="Compact the history before a turn that would overflow the window."
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show litellm's logs and tracebacks.")] = False,
     version: Annotated[
-        bool | None, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+        bool | None,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
     ] = None,
 ) -> None:
     """Chat with any LLM from the terminal; every conversation is a branchable session tree."""
@@ -142,37 +158,45 @@ def _report(error: KitError, debug: bool) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args in (["--version"], ["-V"]):
-        print(f"kit {__version__}")  # fast path: no typer, no rich
-        return
     debug = "--debug" in args
     command: Any = sessions_app if args and args[0] in SUBCOMMANDS else app
     try:
-        code = command(args=args[1:] if command is sessions_app else args, prog_name="kit", standalone_mode=False)
+        code = command(
+            args=args[1:] if command is sessions_app else args, prog_name="kit", standalone_mode=False
+        )
     except KitError as error:
         code = _report(error, debug)
     except KeyboardInterrupt:
         print("kit: interrupted", file=sys.stderr)
         code = int(ExitCode.INTERRUPTED)
-    except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(error, click.exceptions.Exit):
-            code = error.exit_code
-        elif isinstance(error, click.ClickException):
-            error.show()
-            code = int(ExitCode.USAGE)
-        elif isinstance(error, click.exceptions.Abort):
-            code = int(ExitCode.INTERRUPTED)
-        else:
-            if debug:
-                raise
-            print(f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)",
-                  file=sys.stderr)
-            code = int(ExitCode.ERROR)
-    from kit_py.oneshot import hard_exit
-
+    except typer.Exit as error:
+        code = error.exit_code
+    except typer.Abort:
+        code = int(ExitCode.INTERRUPTED)
+    except TyperException as error:  # bad flags and values: click's one-line usage message
+        error.show()  # type: ignore[attr-defined]  # typer's vendored click exceptions all have show()
+        code = int(ExitCode.USAGE)
+    except Exception as error:
+        if debug:
+            raise
+        print(
+            f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        code = int(ExitCode.ERROR)
     hard_exit(int(code or 0))
+
+
+def hard_exit(code: int) -> None:
+    """Skip the ~1 s interpreter teardown litellm causes, after flushing everything we own."""
+    import os
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        code = code or 1
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,8 +17,13 @@ from typing import Any
 from kit_py import errors
 
 THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
-FINISH_TO_STOP_REASON = {"stop": "stop", "length": "length", "tool_calls": "tool_use", "function_call": "tool_use"}
-RETRYABLE = (errors.RateLimitError, errors.ProviderError, errors.ConnectionFailedError)
+FINISH_TO_STOP_REASON = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+}
+RETRYABLE = (errors.RateLimitError, errors.ProviderError)  # a refused connection fails fast
 
 _litellm: Any = None
 _import_lock = threading.Lock()
@@ -267,7 +272,9 @@ def map_error(exc: Exception, model: str, api_base: str | None) -> errors.KitErr
     if isinstance(exc, litellm.APIConnectionError) and status is None or status == 500 and _refused(exc):
         return errors.ConnectionFailedError(f"cannot connect to {where}: {detail}")
     if isinstance(exc, litellm.BadRequestError) and "LLM Provider NOT provided" in str(exc):
-        return errors.ModelNotFoundError(f"unknown model {model!r}: use a litellm model string like openai/gpt-4o")
+        return errors.ModelNotFoundError(
+            f"unknown model {model!r}: use a litellm model string like openai/gpt-4o"
+        )
     if status is not None and status >= 500:
         return errors.ProviderError(f"{where} failed with {status}: {detail}")
     if status is not None:
@@ -331,9 +338,9 @@ class _Assembler:
             self.on_event(StreamEvent("text_delta", content))
         for tc in getattr(delta, "tool_calls", None) or []:
             index = getattr(tc, "index", None)
-            slot = self.calls.setdefault(index if index is not None else len(self.calls), {
-                "id": "", "name": "", "arguments": ""
-            })
+            slot = self.calls.setdefault(
+                index if index is not None else len(self.calls), {"id": "", "name": "", "arguments": ""}
+            )
             if getattr(tc, "id", None):
                 slot["id"] = tc.id
             function = getattr(tc, "function", None)
@@ -412,7 +419,9 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
                 raise error from None
             assembler.finish()
             response.stop_reason = "error"
-            raise StreamBroken(errors.IncompleteResponseError(f"stream failed: {error.message}"), response) from None
+            raise StreamBroken(
+                errors.IncompleteResponseError(f"stream failed: {error.message}"), response
+            ) from None
         assembler.finish()
         response.usage.cost_usd = _cost(litellm, req.model, response.usage)
         # litellm invents finish_reason "stop" when a stream is cut off cleanly; its wrapper still
@@ -444,7 +453,7 @@ def complete_text(req: LLMRequest) -> tuple[str, Usage]:
 
 
 def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -> list[dict[str, Any]]:
-    """Convert kit messages (role + parts) into OpenAI chat messages, which litellm translates per provider."""
+    """Convert kit messages (role + parts) to OpenAI chat messages; litellm translates them per provider."""
     out: list[dict[str, Any]] = []
     if system_prompt:
         out.append({"role": "system", "content": system_prompt})
@@ -455,11 +464,13 @@ def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -
             for part in parts:
                 if part.get("type") == "tool_result":
                     data = part.get("data", {})
-                    out.append({
-                        "role": "tool",
-                        "tool_call_id": data.get("tool_call_id", ""),
-                        "content": data.get("content", ""),
-                    })
+                    out.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": data.get("tool_call_id", ""),
+                            "content": data.get("content", ""),
+                        }
+                    )
             continue
         texts = [p["data"].get("text", "") for p in parts if p.get("type") == "text"]
         images = [p["data"] for p in parts if p.get("type") == "image"]
@@ -468,7 +479,11 @@ def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -
             calls = [p["data"] for p in parts if p.get("type") == "tool_call"]
             if calls:
                 entry["tool_calls"] = [
-                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["input"]}}
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": c["input"]},
+                    }
                     for c in calls
                 ]
             if entry["content"] is None and not calls:

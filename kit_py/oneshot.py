@@ -6,7 +6,6 @@ otherwise, or one JSON object with --json); everything else goes to stderr.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,9 @@ class PlainSink:
         elif event.type == "retry":
             print(f"kit: {event.text}", file=sys.stderr, flush=True)
         elif event.type == "tool_call":
-            print(f"kit: tool {event.data['name']} {event.data['arguments'][:200]}", file=sys.stderr, flush=True)
+            print(
+                f"kit: tool {event.data['name']} {event.data['arguments'][:200]}", file=sys.stderr, flush=True
+            )
 
     def finish(self) -> None:
         if not self.ended_with_newline:
@@ -72,7 +73,9 @@ class MarkdownSink:
             self.console.print(f"[yellow]{event.text}[/]", markup=True, highlight=False)
         elif event.type == "tool_call":
             self.stream.finish()
-            self.console.print(f"[cyan]⚙ {event.data['name']}[/] {event.data['arguments'][:200]}", markup=True)
+            self.console.print(
+                f"[cyan]⚙ {event.data['name']}[/] {event.data['arguments'][:200]}", markup=True
+            )
         elif event.type == "tool_result":
             mark = "[red]✗[/]" if event.data.get("is_error") else "[green]✓[/]"
             first = (event.text.splitlines() or [""])[0][:200]
@@ -132,16 +135,25 @@ def _footer(result: agent.TurnResult) -> None:
         return
     u = result.usage
     cost = f" · ${u.cost_usd:.4f}" if u.cost_usd else ""
-    print(f"\x1b[2m{result.model} · {u.input_tokens} in / {u.output_tokens} out{cost}\x1b[0m", file=sys.stderr)
+    print(
+        f"\x1b[2m{result.model} · {u.input_tokens} in / {u.output_tokens} out{cost}\x1b[0m", file=sys.stderr
+    )
 
 
-def run_oneshot(session: Any, settings: Settings, prompt: str, mode: OutputMode, tool_setup: Any = None) -> int:
+def run_oneshot(
+    session: Any, settings: Settings, prompt: str, mode: OutputMode, tool_setup: Any = None
+) -> int:
     """Run one turn and report it; returns the process exit code."""
     sink = _pick_sink(mode)
     session_id = session.session_id if session.path is not None else None
     try:
         result = agent.run_turn(
-            session, settings, agent.user_message(prompt), on_event=sink, tool_setup=tool_setup, debug=mode.debug
+            session,
+            settings,
+            agent.user_message(prompt),
+            on_event=sink,
+            tool_setup=tool_setup,
+            debug=mode.debug,
         )
     except agent.TurnFailed as failed:
         sink.finish()
@@ -164,13 +176,3 @@ def run_oneshot(session: Any, settings: Settings, prompt: str, mode: OutputMode,
     else:
         _footer(result)
     return 0
-
-
-def hard_exit(code: int) -> None:
-    """Skip the ~1 s interpreter teardown litellm causes, after flushing everything we own."""
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        code = code or 1
-    sys.stderr.flush()
-    os._exit(code)

@@ -8,7 +8,7 @@ still being written is redrawn, at a bounded refresh rate, in a transient live r
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +59,7 @@ class MarkdownStream:
         self.live: Live | None = None
         self.last_draw = 0.0
 
-    def _markdown(self, text: str):  # type: ignore[no-untyped-def]
+    def _markdown(self, text: str) -> Any:
         from rich.markdown import Markdown
 
         return Markdown(text, code_theme=self.code_theme)

@@ -35,7 +35,12 @@ def test_print_flag_and_python_m_and_words_without_quotes(run_kit, provider, kit
     assert provider.last_messages()[-1]["content"] == "say one"
     module = subprocess.run(
         [os.sys.executable, "-m", "kit_py", "-m", MODEL, "--api-base", provider.base_url, "hi"],
-        capture_output=True, text=True, env=kit_env, cwd=workdir, stdin=subprocess.DEVNULL, timeout=60,
+        capture_output=True,
+        text=True,
+        env=kit_env,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     assert module.returncode == 0 and module.stdout == "two\n"
 
@@ -44,7 +49,11 @@ def test_plain_output_is_flushed_as_it_arrives(kit_env, provider, workdir):
     provider.reply("first-part " + "x" * 40 + " last-part", chunk_size=10, delay=0.4)
     proc = subprocess.Popen(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=kit_env, cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
     )
     first = proc.stdout.read(10)
     assert first == b"first-part"
@@ -108,7 +117,10 @@ def test_request_options_reach_the_provider(run_kit, provider, workdir):
     (workdir / "sys.txt").write_text("You are terse.")
     provider.reply("ok")
     provider.reply("ok")
-    assert run_kit("--system-prompt", "Be brief.", "--max-tokens", "50", "--temperature", "0.3", "q").returncode == 0
+    assert (
+        run_kit("--system-prompt", "Be brief.", "--max-tokens", "50", "--temperature", "0.3", "q").returncode
+        == 0
+    )
     body = provider.chat_requests[-1]["body"]
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert body["max_tokens"] == 50
@@ -138,7 +150,11 @@ def test_ctrl_c_while_streaming_exits_130_and_keeps_the_partial_answer(kit_env, 
     provider.reply("partial answer that goes on and on " * 5, chunk_size=5, delay=0.2)
     proc = subprocess.Popen(
         [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=kit_env, cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
     )
     assert proc.stdout.read(7) == b"partial"
     time.sleep(0.3)

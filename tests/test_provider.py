@@ -6,6 +6,7 @@ llm.py relies on it (exception classes, where usage and reasoning appear, droppe
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -108,6 +109,21 @@ def test_stream_usage_is_on_a_last_chunk_after_finish_when_requested(provider: S
     usage = chunks[-1].usage
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (120, 30, 150)
     assert all(getattr(c, "usage", None) is None for c in chunks[:-1])
+
+
+def test_usage_details_pass_through_to_litellm(provider: ScriptedProvider) -> None:
+    provider.reply(
+        "hi",
+        usage={
+            "prompt_tokens": 100,
+            "completion_tokens": 20,
+            "prompt_tokens_details": {"cached_tokens": 64},
+            "completion_tokens_details": {"reasoning_tokens": 12},
+        },
+    )
+    usage = list(call(provider, True, stream_options={"include_usage": True}))[-1].usage
+    assert usage.prompt_tokens_details.cached_tokens == 64
+    assert usage.completion_tokens_details.reasoning_tokens == 12
 
 
 def test_stream_without_include_usage_gets_no_usage_chunk(provider: ScriptedProvider) -> None:
@@ -238,6 +254,34 @@ def test_hang_makes_client_timeout(provider: ScriptedProvider, stream: bool) -> 
     assert time.monotonic() - start < 3
 
 
+def test_hang_then_close_without_response_is_internal_server_error(provider: ScriptedProvider) -> None:
+    provider.hang(0.2)
+    with pytest.raises(litellm.InternalServerError) as info:
+        call(provider, True, timeout=5)
+    assert "Connection error" in str(info.value)
+
+
+def test_async_client_streams_and_sees_drops_the_same_way(provider: ScriptedProvider) -> None:
+    async def collect(**extra: Any) -> list[str]:
+        stream = await litellm.acompletion(
+            model="openai/test-model",
+            api_base=provider.base_url,
+            api_key="x",
+            messages=MESSAGES,
+            stream=True,
+            num_retries=0,
+            max_retries=0,
+            **extra,
+        )
+        return [c.choices[0].delta.content or "" async for c in stream]
+
+    provider.reply("async hello", chunk_size=3)
+    assert "".join(asyncio.run(collect())) == "async hello"
+    provider.reply("Hello world, this is long", chunk_size=4, drop_after=3)
+    with pytest.raises(litellm.exceptions.MidStreamFallbackError):
+        asyncio.run(collect())
+
+
 def test_first_delay_within_timeout_still_answers(provider: ScriptedProvider) -> None:
     provider.reply("late but fine", first_delay=0.3)
     start = time.monotonic()
@@ -317,17 +361,13 @@ def test_path_without_v1_prefix_is_accepted(provider: ScriptedProvider) -> None:
 
 def test_standalone_server_streams_requested_token_count() -> None:
     script = Path(__file__).with_name("provider.py")
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "--port", "0", "--stream-tokens", "2000"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        assert base_url.startswith("http://127.0.0.1:")
-        chunks = list(
-            litellm.completion(
+    command = [sys.executable, str(script), "--port", "0", "--stream-tokens", "2000"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            base_url = proc.stdout.readline().strip()
+            assert base_url.startswith("http://127.0.0.1:")
+            stream = litellm.completion(
                 model="openai/bench",
                 api_base=base_url,
                 api_key="x",
@@ -336,11 +376,10 @@ def test_standalone_server_streams_requested_token_count() -> None:
                 num_retries=0,
                 max_retries=0,
             )
-        )
-        text = "".join(c.choices[0].delta.content or "" for c in chunks)
-        assert text.startswith("\n## Section 1")
-        assert "```python" in text
-        assert 1800 <= len(text.split()) <= 2600
-    finally:
-        proc.terminate()
-        assert proc.wait(5) == 0
+            text = "".join(c.choices[0].delta.content or "" for c in stream)
+        finally:
+            proc.terminate()
+        assert proc.wait(5) == 0  # SIGTERM is a clean shutdown
+    assert text.startswith("\n## Section 1")
+    assert "```python" in text
+    assert 1800 <= len(text.split()) <= 2600

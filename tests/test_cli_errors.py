@@ -1,0 +1,121 @@
+"""Day-one failures: one clear line on stderr, a distinct exit code, no traceback, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from tests.conftest import session_files
+
+NOISE = ("Traceback", "Provider List", "LiteLLM", "Give Feedback", "litellm.")
+
+
+def assert_clean_error(result, code: int, *needles: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kit: ")
+    for needle in needles:
+        assert needle in lines[0]
+    for noise in NOISE:
+        assert noise not in result.stderr + result.stdout
+
+
+def test_missing_api_key_names_the_env_var(run_kit):
+    result = run_kit("-m", "anthropic/claude-sonnet-4-5", "hi", provider_flags=False)
+    assert_clean_error(result, 3, "ANTHROPIC_API_KEY")
+    assert result.stdout == ""
+
+
+def test_unknown_model_is_rejected_before_any_request(run_kit):
+    result = run_kit("-m", "no-such-provider-model-xyz", "hi", provider_flags=False)
+    assert_clean_error(result, 5, "no-such-provider-model-xyz")
+
+
+def test_connection_refused(run_kit):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run_kit(
+        "-m", "openai/x", "--api-base", f"http://127.0.0.1:{port}/v1", "hi", provider_flags=False
+    )
+    assert_clean_error(result, 6, "cannot connect")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "needle"),
+    [(401, 4, "401"), (403, 4, "403"), (404, 5, "404")],
+)
+def test_http_errors_map_to_distinct_exit_codes(run_kit, provider, kit_env, status, code, needle):
+    provider.error(status)
+    result = run_kit("hi")
+    assert_clean_error(result, code, needle)
+    assert len(provider.chat_requests) == 1, "client errors are not retried"
+    assert session_files(kit_env) == [], "a failed first turn leaves no empty session behind"
+
+
+def test_rate_limit_is_retried_with_backoff_then_succeeds(run_kit, provider):
+    provider.error(429, retry_after=0.1, times=2)
+    provider.reply("finally")
+    result = run_kit("hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "finally\n"
+    assert result.stderr.count("retrying") == 2
+    assert len(provider.chat_requests) == 3
+
+
+def test_persistent_rate_limit_and_server_errors_fail_after_retries(run_kit, provider):
+    provider.error(429, retry_after=0.05, times=4)
+    assert_clean_error_after_retries(run_kit("hi"), 7, "429")
+    provider.error(503, times=4)
+    assert_clean_error_after_retries(run_kit("hi"), 8, "503")
+    assert len(provider.chat_requests) == 8
+
+
+def assert_clean_error_after_retries(result, code: int, needle: str) -> None:
+    assert result.returncode == code, result.stderr
+    *retries, last = result.stderr.strip().splitlines()
+    assert len(retries) == 3 and all("retrying" in r for r in retries)
+    assert last.startswith("kit: error:") and needle in last
+    assert "Traceback" not in result.stderr
+
+
+def test_timeout(run_kit, provider):
+    provider.hang(10)
+    result = run_kit("--timeout", "1", "hi")
+    assert_clean_error(result, 9, "timed out")
+
+
+def test_dropped_stream_keeps_what_arrived_and_marks_it_incomplete(run_kit, provider, kit_env):
+    provider.reply("The first half of an answer that never", chunk_size=6, drop_after=4)
+    result = run_kit("hi")
+    assert result.returncode == 10, result.stderr
+    assert result.stdout.startswith("The first half")
+    assert "incomplete" in result.stderr or "stream" in result.stderr
+    entries = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()]
+    assert entries[-1]["role"] == "assistant" and entries[-1]["stop_reason"] == "error"
+    assert entries[-1]["parts"][0]["data"]["text"] == result.stdout.rstrip("\n")
+
+
+def test_cleanly_truncated_stream_is_detected_although_litellm_raises_nothing(run_kit, provider):
+    provider.reply("abcdefghijklmnop", chunk_size=4, truncate_after=3)
+    result = run_kit("--json", "hi")
+    assert result.returncode == 10
+    report = json.loads(result.stdout)
+    assert report["stop_reason"] == "error"
+    assert "incomplete" in report["error"]
+
+
+def test_bad_flag_and_bad_thinking_level_are_usage_errors(run_kit):
+    assert run_kit("--no-such-flag", "hi").returncode == 2
+    result = run_kit("--thinking-level", "extreme", "hi")
+    assert_clean_error(result, 2, "extreme")
+
+
+def test_debug_shows_litellm_details(run_kit, provider):
+    provider.error(401)
+    result = run_kit("--debug", "hi")
+    assert result.returncode == 4
+    assert len(result.stderr.splitlines()) > 1
