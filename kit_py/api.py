@@ -177,11 +177,21 @@ def _event(turn_event: Any) -> Event | None:
     if kind in ("text_delta", "reasoning_delta", "retry"):
         return Event(kind, turn_event.text)
     if kind == "tool_call":
-        return Event(kind, data.get("arguments", ""), tool=data.get("name"), call_id=data.get("id"),
-                     arguments=_decode(data.get("arguments", "")))
+        return Event(
+            kind,
+            data.get("arguments", ""),
+            tool=data.get("name"),
+            call_id=data.get("id"),
+            arguments=_decode(data.get("arguments", "")),
+        )
     if kind == "tool_result":
-        return Event(kind, turn_event.text, tool=data.get("name"), call_id=data.get("id"),
-                     is_error=bool(data.get("is_error")))
+        return Event(
+            kind,
+            turn_event.text,
+            tool=data.get("name"),
+            call_id=data.get("id"),
+            is_error=bool(data.get("is_error")),
+        )
     return None  # step_done and future engine events stay internal
 
 
@@ -317,8 +327,9 @@ class Agent:
         if session_id is not None:
             data = store.load(session_id)
             if data is not None:
-                return Session.from_dict(data, self, store=store, autosave=autosave, safe_mode=safe_mode,
-                                         approve=approve)
+                return Session.from_dict(
+                    data, self, store=store, autosave=autosave, safe_mode=safe_mode, approve=approve
+                )
         manager = SessionManager(fmt.header(str(self.cwd), session_id=session_id), Tree(), None)
         session = Session(self, manager, store=store, autosave=autosave, safe_mode=safe_mode, approve=approve)
         prompt = system if system is not None else self.system
@@ -467,8 +478,14 @@ class Session:
                     entry["parent_id"] = parent
                 tree.add(entry)
                 parent = entry["id"]
-            child = Session(self.agent, SessionManager(header, tree, None), store=self.store,
-                            autosave=self.autosave, safe_mode=self.safe_mode, approve=self.approve)
+            child = Session(
+                self.agent,
+                SessionManager(header, tree, None),
+                store=self.store,
+                autosave=self.autosave,
+                safe_mode=self.safe_mode,
+                approve=self.approve,
+            )
         child._autosave()
         return child
 
@@ -477,12 +494,16 @@ class Session:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (header, every tree entry, current leaf); `from_dict` restores it."""
         with self._lock:
-            return orjson.loads(orjson.dumps({
-                "format": DATA_FORMAT,
-                "header": self._manager.header,
-                "entries": self._manager.entries,
-                "leaf_id": self._manager.leaf_id,
-            }))
+            return orjson.loads(
+                orjson.dumps(
+                    {
+                        "format": DATA_FORMAT,
+                        "header": self._manager.header,
+                        "entries": self._manager.entries,
+                        "leaf_id": self._manager.leaf_id,
+                    }
+                )
+            )
 
     @classmethod
     def from_dict(
@@ -499,8 +520,14 @@ class Session:
         manager = _manager_from(data)
         if agent is None:
             agent = Agent(model=_recorded_model(manager))
-        return cls(agent, manager, store=store if store is not None else agent.store, autosave=autosave,
-                   safe_mode=safe_mode, approve=approve)
+        return cls(
+            agent,
+            manager,
+            store=store if store is not None else agent.store,
+            autosave=autosave,
+            safe_mode=safe_mode,
+            approve=approve,
+        )
 
     def save(self) -> None:
         """Write the session to its store now (autosave does this after every change)."""
@@ -675,7 +702,10 @@ class Session:
 
         try:
             turn = engine.run_turn(
-                self._manager, settings, _entry_of(message), on_event=on_event,
+                self._manager,
+                settings,
+                _entry_of(message),
+                on_event=on_event,
                 tool_setup=self._tool_setup(approvals),
             )
         except engine.TurnFailed as failed:

@@ -42,7 +42,13 @@ def test_a_python_session_continues_in_kit_and_back(run_kit, kit_env, api):
     reopened = SessionManager.open(path)
     assert reopened.warnings == []
     assert [e["role"] for e in reopened.path_entries() if e["type"] == "message"] == [
-        "system", "user", "assistant", "user", "assistant", "user", "assistant"
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
     ]
 
 
@@ -68,6 +74,9 @@ def test_a_kit_session_continues_in_python_and_a_channel_session_in_kit(run_kit,
     result = run_kit("-s", str(channel_file), "How long?")
     assert result.returncode == 0, result.stderr
     assert contents(api.last_messages()) == [
-        "You help with billing.", "Refund order 17", "Refund started.", "How long?"
+        "You help with billing.",
+        "Refund order 17",
+        "Refund started.",
+        "How long?",
     ]
     assert [m.text for m in Session.load(channel.id).messages][-1] == "It takes 3 days."
