@@ -40,7 +40,7 @@ def run_source(source: str, namespace: dict[str, Any], filename: str = "<snippet
     import asyncio
     import inspect
 
-    code = compile(source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    code = compile(source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     outcome = eval(code, namespace)  # noqa: S307 - trusted test/doc source
     if inspect.iscoroutine(outcome):
         asyncio.run(outcome)
