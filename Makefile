@@ -31,7 +31,7 @@ run: install
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install -q -e . setuptools wheel
-	.lockvenv/bin/pip freeze --exclude-editable | sed '1i # Runtime dependencies, pinned. Regenerate with make lock.' > requirements.lock
+	.lockvenv/bin/pip freeze --exclude-editable --exclude setuptools --exclude wheel | sed '1i # Runtime dependencies, pinned. Regenerate with make lock.' > requirements.lock
 	rm -rf .lockvenv
 
 clean:
