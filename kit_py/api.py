@@ -160,7 +160,8 @@ class RunResult:
 
 @dataclass
 class Event:
-    """A streamed event: `text_delta`, `reasoning_delta`, `tool_call`, `tool_result`, `retry` or `done`."""
+    """A streamed event: `text_delta`, `reasoning_delta`, `tool_call`, `tool_result`, `done`, and the
+    engine's notices: `retry`, `compaction` (context being summarized), `notice`."""
 
     type: str
     text: str = ""
@@ -174,15 +175,10 @@ class Event:
 
 def _event(turn_event: Any) -> Event | None:
     kind, data = turn_event.type, turn_event.data
-    if kind in ("text_delta", "reasoning_delta", "retry"):
-        return Event(kind, turn_event.text)
     if kind == "tool_call":
+        arguments = data.get("arguments", "")
         return Event(
-            kind,
-            data.get("arguments", ""),
-            tool=data.get("name"),
-            call_id=data.get("id"),
-            arguments=_decode(data.get("arguments", "")),
+            kind, arguments, tool=data.get("name"), call_id=data.get("id"), arguments=_decode(arguments)
         )
     if kind == "tool_result":
         return Event(
@@ -192,7 +188,9 @@ def _event(turn_event: Any) -> Event | None:
             call_id=data.get("id"),
             is_error=bool(data.get("is_error")),
         )
-    return None  # step_done and future engine events stay internal
+    if kind == "step_done":
+        return None
+    return Event(kind, turn_event.text)  # text_delta, reasoning_delta, retry, and engine notices
 
 
 @dataclass

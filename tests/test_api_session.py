@@ -15,6 +15,7 @@ from kit_py.errors import (
     AuthError,
     ContextOverflowError,
     IncompleteResponseError,
+    ProviderError,
     RateLimitError,
     StructuredOutputError,
 )
@@ -112,11 +113,11 @@ def test_clear_keeps_the_system_prompt_and_forgets_the_rest(api):
     ("script", "error"),
     [
         (lambda p: p.error(401), AuthError),
-        (lambda p: p.error(429, times=3), RateLimitError),
-        (lambda p: p.context_overflow(), ContextOverflowError),
+        (lambda p: p.error(429, times=2), RateLimitError),
+        (lambda p: p.error(503, times=2), ProviderError),
         (lambda p: p.reply("half an answer that never ends", drop_after=3), IncompleteResponseError),
     ],
-    ids=["auth", "rate-limit", "context-overflow", "dropped-stream"],
+    ids=["auth", "rate-limit", "server-error", "dropped-stream"],
 )
 def test_a_failed_turn_raises_an_agent_error_and_adds_nothing(api, script, error):
     store_agent = Agent(max_retries=1, auto_compact=False)
@@ -134,6 +135,19 @@ def test_a_failed_turn_raises_an_agent_error_and_adds_nothing(api, script, error
     api.reply("recovered")
     session.run("next question")
     assert [m["content"] for m in api.last_messages()] == ["first question", "first answer", "next question"]
+
+
+def test_context_overflow_that_compaction_cannot_fix_raises_and_adds_nothing(api):
+    session = Agent(auto_compact=False).session()
+    api.reply("first answer")
+    session.run("first question")
+    data = session.to_dict()
+    for _ in range(3):  # the engine may compact and retry once before giving up
+        api.context_overflow()
+    with pytest.raises(ContextOverflowError):
+        session.run("a question far too long")
+    assert session.to_dict() == data
+    assert session.agent.store.load(session.id) == data
 
 
 def test_stream_yields_reasoning_text_and_done_with_the_result(api):
