@@ -725,7 +725,7 @@ class Session:
 
         user_approve = self.approve
 
-        def approve(action: PendingAction) -> str:
+        def approve(action: PendingAction) -> Any:  # the engine expects an answer string
             # Without a callback nothing that needs approval runs: refusing is the safe default.
             if user_approve is None:
                 answer = "refused"
