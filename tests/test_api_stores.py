@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kit_py import Agent, Message, Session
 from kit_py.session import SessionManager, encode_cwd
@@ -230,3 +232,48 @@ def test_jsonl_store_writes_cli_session_files_and_only_appends(tmp_path):
     assert path_texts == ["Be brief.", "after clear"]
     store.save(session.id, session.to_dict())
     assert files[0].read_bytes() == after, "saving an unchanged session writes nothing"
+
+
+# --- any edit history survives every store --------------------------------------------------------
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("user"), st.text(max_size=12)),
+        st.tuples(st.just("assistant"), st.text(max_size=12)),
+        st.tuples(st.just("clear"), st.just("")),
+        st.tuples(st.just("name"), st.text(min_size=1, max_size=8)),
+        st.tuples(st.just("save"), st.just("")),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_any_sequence_of_changes_reloads_identically_from_every_store(tmp_path_factory, ops):
+    base = tmp_path_factory.mktemp("ops")
+    agent = Agent("openai/scripted", cwd=base)
+    stores = [factory(base) for factory in STORES.values()]
+    session = agent.session(session_id="s", system="sys", autosave=False)
+    for op, text in ops:
+        if op in ("user", "assistant"):
+            session.add_message(Message(op, [{"type": "text", "data": {"text": text}}]))
+        elif op == "clear":
+            session.clear()
+        elif op == "name":
+            session.name = text
+        else:
+            for store in stores:
+                store.save("s", session.to_dict())
+    for store in stores:
+        store.save("s", session.to_dict())
+    expected = view(session.to_dict(), agent)
+    assert view(Session.from_dict(session.to_dict(), agent).to_dict(), agent) == expected
+    for store in stores:
+        assert view(store.load("s"), agent) == expected, type(store).__name__
+    [jsonl_file] = (base / "kithome").rglob("*.jsonl")
+    cli_view = SessionManager.open(jsonl_file)
+    assert cli_view.warnings == []
+    assert [e["id"] for e in cli_view.path_entries() if e["type"] == "message"] == [
+        e["id"] for e in session._manager.path_entries() if e["type"] == "message"
+    ]
