@@ -295,7 +295,6 @@ class Agent:
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)
-        settings.explicit = {"model", "thinking_level"}
         return settings
 
     def check(self) -> None:

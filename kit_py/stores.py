@@ -245,7 +245,7 @@ class JSONLStore(SessionStore):
         return True
 
     def list_sessions(self) -> list[str]:
-        return [info.session_id for info in self._infos() if info.has_entries]
+        return [info.session_id for info in self._infos()]
 
     def infos(self) -> list[catalog.SessionInfo]:
         """Listing details (name, preview, message count, times) of every session, newest first."""

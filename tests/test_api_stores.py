@@ -80,6 +80,13 @@ def test_unknown_ids(store, tmp_path):
     assert store.list_sessions() == []
 
 
+def test_an_empty_session_is_stored_and_listed(store, tmp_path):
+    session = Agent("openai/scripted", cwd=tmp_path).session(session_id="empty", store=store)
+    assert store.list_sessions() == ["empty"]
+    assert Session.from_dict(store.load("empty")).messages == []
+    assert session.system is None
+
+
 def test_save_load_update_list_delete(store, tmp_path):
     agent = Agent("openai/scripted", cwd=tmp_path)
     first, second = conversation(agent, "first"), conversation(agent, "second", turns=1)
