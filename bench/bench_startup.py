@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,20 +29,25 @@ os._exit(0)
 """
 
 
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child) for one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(
+        cmd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        check=True,
+    )
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def wall(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            check=True,
-        )
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timed(cmd, env)[0] for _ in range(runs))
 
 
 def emit(name: str, value: float, unit: str, budget: float | None) -> None:
@@ -64,11 +70,17 @@ def main() -> None:
     )
     try:
         base = server.stdout.readline().strip()
-        baseline = wall([sys.executable, "-c", BASELINE, base], env, 5)
-        oneshot = wall(kit + ["-m", "openai/bench", "--api-base", base, "--no-tools", "hi"], env, 5)
-        emit("import litellm + one streamed request (wall, median of 5)", baseline * 1000, "ms", None)
-        emit("kit one-shot total (wall, median of 5)", oneshot * 1000, "ms", None)
-        emit("kit one-shot overhead beyond litellm + HTTP", (oneshot - baseline) * 1000, "ms", 150)
+        base_runs, kit_runs = [], []
+        for _ in range(7):  # interleaved, so load changes hit both sides alike
+            base_runs.append(timed([sys.executable, "-c", BASELINE, base], env))
+            kit_runs.append(timed(kit + ["-m", "openai/bench", "--api-base", base, "--no-tools", "hi"], env))
+        baseline = statistics.median(w for w, _ in base_runs)
+        oneshot = statistics.median(w for w, _ in kit_runs)
+        cpu_overhead = statistics.median(c for _, c in kit_runs) - statistics.median(c for _, c in base_runs)
+        emit("import litellm + one streamed request (wall, median of 7)", baseline * 1000, "ms", None)
+        emit("kit one-shot total (wall, median of 7)", oneshot * 1000, "ms", None)
+        emit("kit one-shot overhead beyond litellm + HTTP (wall)", (oneshot - baseline) * 1000, "ms", 150)
+        emit("kit one-shot overhead beyond litellm + HTTP (CPU)", cpu_overhead * 1000, "ms", None)
     finally:
         server.terminate()
         server.wait()

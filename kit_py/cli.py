@@ -17,7 +17,7 @@ from kit_py.errors import ExitCode, KitError
 
 SUBCOMMANDS = ("sessions",)
 EPILOG = (
-    "Subcommands: kit sessions [--all] lists saved sessions. "
+    "Subcommands: kit sessions [--all|--json|--cleanup] lists (or tidies) saved sessions. "
     "Environment: KIT_MODEL, KIT_API_BASE, KIT_API_KEY, KIT_HOME (sessions root, default ~/.kit), "
     "KIT_CONFIG_DIR (config and preferences)."
 )
@@ -139,10 +139,15 @@ sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_e
 def sessions(
     all_dirs: Annotated[bool, typer.Option("--all", help="List sessions of every directory.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object per session.")] = False,
+    cleanup: Annotated[
+        bool, typer.Option("--cleanup", help="Delete old empty session files no process has open.")
+    ] = False,
 ) -> None:
     """List saved sessions of this directory, newest first."""
-    from kit_py.session_commands import list_sessions_command
+    from kit_py.session_commands import cleanup_command, list_sessions_command
 
+    if cleanup:
+        raise typer.Exit(cleanup_command())
     raise typer.Exit(list_sessions_command(all_dirs=all_dirs, json_output=json_output))
 
 

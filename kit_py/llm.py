@@ -243,6 +243,8 @@ def _provider_message(exc: Exception) -> str:
             text = text.split(sep, 1)[1]
     import json
 
+    if text[:2] in ("b'", 'b"'):  # some providers' bodies arrive as a bytes repr
+        text = text[2:-1] if text[-1:] == text[1] else text[2:]
     try:
         body = json.loads(text)
         text = body.get("error", {}).get("message", text) if isinstance(body, dict) else text

@@ -1,4 +1,4 @@
-"""`kit sessions`: list saved sessions of this directory (or all), newest first."""
+"""`kit sessions`: list saved sessions of this directory (or all), newest first; tidy empty files."""
 
 from __future__ import annotations
 
@@ -47,4 +47,15 @@ def list_sessions_command(*, all_dirs: bool, json_output: bool) -> int:
         print(
             f"{info.session_id[:12]}  {_age(info.modified):>8}  {info.message_count:>4} msgs  {title}{place}"
         )
+    return 0
+
+
+def cleanup_command() -> int:
+    """Remove empty session files (Go kit leaves them) that are old and not open anywhere."""
+    from kit_py.session import catalog
+
+    removed = catalog.cleanup_empty(catalog.kit_home())
+    for path in removed:
+        print(f"removed {path}")
+    print(f"{len(removed)} empty session file(s) removed", file=sys.stderr)
     return 0

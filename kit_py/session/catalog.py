@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kit_py.session.format import HEADER_TYPE, message_text
+from kit_py.session.format import HEADER_TYPE, message_text, parse_timestamp
 
 HEADER_READ = 8192
 PREVIEW_CHARS = 100
@@ -69,18 +71,29 @@ def sessions_dir_for(cwd: str, root: Path | None = None) -> Path:
 class SessionInfo:
     """One session file as listed: header facts now, name/preview/count on first access."""
 
-    path: Path
+    file: str  # a str, not a Path: building 10,000 Path objects alone costs ~100 ms
     session_id: str
     cwd: str
-    created: str
-    modified: float
+    timestamp: str  # the header's creation time as written
+    modified: float  # file mtime (epoch seconds): the recency used for sorting
     has_entries: bool
     parent_session_id: str | None = None
     _details: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+    @property
+    def created(self) -> datetime | None:
+        try:
+            return parse_timestamp(self.timestamp)
+        except ValueError:
+            return None
+
     def _scan(self) -> dict[str, Any]:
         if self._details is None:
-            self._details = _scan_details(self.path)
+            self._details = _scan_details(self.file)
         return self._details
 
     @property
@@ -97,7 +110,7 @@ class SessionInfo:
         return int(self._scan()["message_count"])
 
 
-def _scan_details(path: Path) -> dict[str, Any]:
+def _scan_details(path: str) -> dict[str, Any]:
     """Name (last session_info), first user message and message count, by cheap byte tests first."""
     name: str | None = None
     preview = ""
@@ -128,7 +141,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def read_info(path: Path, stat: os.stat_result | None = None) -> SessionInfo | None:
+def read_info(path: str | os.PathLike[str], stat: os.stat_result | None = None) -> SessionInfo | None:
     """Header-only read of one file; None if it is not a session file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -154,17 +167,17 @@ def read_info(path: Path, stat: os.stat_result | None = None) -> SessionInfo | N
     rest = b"" if newline < 0 else buf[newline + 1:]
     has_entries = bool(rest.strip()) or len(buf) < st.st_size
     return SessionInfo(
-        path=path,
+        file=os.fspath(path),
         session_id=str(header.get("id", "")),
         cwd=str(header.get("cwd", "")),
-        created=str(header.get("timestamp", "")),
+        timestamp=str(header.get("timestamp", "")),
         modified=st.st_mtime,
         has_entries=has_entries,
         parent_session_id=header.get("parent_session_id"),
     )
 
 
-def _session_files(folder: Path) -> list[tuple[float, Path, os.stat_result]]:
+def _session_files(folder: Path) -> list[tuple[float, str, os.stat_result]]:
     out = []
     try:
         with os.scandir(folder) as it:
@@ -175,7 +188,7 @@ def _session_files(folder: Path) -> list[tuple[float, Path, os.stat_result]]:
                     except OSError:
                         continue
                     if st.st_size:
-                        out.append((st.st_mtime, Path(de.path), st))
+                        out.append((st.st_mtime, de.path, st))
     except (FileNotFoundError, NotADirectoryError):
         pass
     return out
@@ -200,7 +213,7 @@ def list_sessions(
     root: Path | None = None, cwd: str | None = None, *, include_empty: bool = False
 ) -> list[SessionInfo]:
     """Sessions newest first (by mtime); with `cwd`, only those whose header cwd matches it."""
-    files: list[tuple[float, Path, os.stat_result]] = []
+    files: list[tuple[float, str, os.stat_result]] = []
     for folder in _folders(root, cwd):
         files.extend(_session_files(folder))
     files.sort(key=lambda t: t[0], reverse=True)
@@ -225,9 +238,9 @@ def most_recent(cwd: str, root: Path | None = None) -> SessionInfo | None:
     return None
 
 
-def _file_id(path: Path) -> str:
-    stem = path.stem
-    return stem.rsplit("_", 1)[-1] if "_" in stem else stem
+def _file_id(file: str) -> str:
+    stem = os.path.basename(file).removesuffix(".jsonl")
+    return stem.rsplit("_", 1)[-1]
 
 
 def find_session(ref: str, root: Path | None = None, cwd: str | None = None) -> SessionInfo:
@@ -252,8 +265,8 @@ def find_session(ref: str, root: Path | None = None, cwd: str | None = None) -> 
         info
         for info in list_sessions(root, include_empty=True)
         if info.session_id.lower().startswith(needle)
-        or _file_id(info.path).lower().startswith(needle)
-        or info.path.stem.lower().startswith(needle)
+        or _file_id(info.file).lower().startswith(needle)
+        or os.path.basename(info.file).lower().startswith(needle)
     ]
     if not matches:
         raise SessionNotFound(f"no session matches {ref!r} under {sessions_root(root)}")
@@ -274,8 +287,6 @@ def cleanup_empty(
     Returns the removed paths. Files with entries, young files, files without a header and
     files another process has flock-ed are left alone.
     """
-    import time
-
     now = time.time() if now is None else now
     removed: list[Path] = []
     for folder in _folders(root, None):
@@ -286,11 +297,35 @@ def cleanup_empty(
             if info is None or info.has_entries:
                 continue
             if _remove_if_unlocked(path, st.st_size):
-                removed.append(path)
+                removed.append(Path(path))
     return removed
 
 
-def _remove_if_unlocked(path: Path, size: int) -> bool:
+def _open_by_other_process(path: str) -> bool:
+    """Whether another process holds the file open (Linux /proc); Go kit keeps files open without a lock."""
+    target = os.path.realpath(path)
+    me = str(os.getpid())
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and p != me]
+    except OSError:
+        return False  # no /proc: the flock check and the age rule still apply
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _remove_if_unlocked(path: str, size: int) -> bool:
+    if _open_by_other_process(path):
+        return False
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:

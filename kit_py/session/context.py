@@ -66,20 +66,24 @@ def _pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> 
 
 def current_model(tree: Tree, leaf: str | None = None) -> tuple[str, str, str | None] | None:
     """(provider, model_id, thinking_level) of the last model_change on the effective path."""
-    path = tree.path(leaf) if (leaf or tree.leaf_id) else []
-    found = _last_model_change(path)
-    if found is None and path and path[0].get("type") == "compaction":
-        found = _last_model_change(_pre_compaction_chain(tree, path[0], []))
+    path = tree.path(leaf)
+    found = _model_change_for(tree, path)
     if found is None:
         return None
     return (str(found.get("provider", "")), str(found.get("model_id", "")), found.get("thinking_level"))
 
 
-def _last_model_change(entries: list[Entry]) -> Entry | None:
-    for entry in reversed(entries):
-        if entry.get("type") == "model_change":
-            return entry
-    return None
+def _model_change_for(tree: Tree, path: list[Entry]) -> Entry | None:
+    """The last model_change on the path, looking behind Go kit's root compactions if needed."""
+    seen: set[str] = set()
+    while True:
+        for entry in reversed(path):
+            if entry.get("type") == "model_change":
+                return entry
+        if not path or path[0].get("type") != "compaction" or path[0]["id"] in seen:
+            return None
+        seen.add(path[0]["id"])
+        path = _pre_compaction_chain(tree, path[0], [])
 
 
 def _kept_segment(chain: list[Entry], first_kept: Any) -> list[Entry]:
@@ -92,24 +96,22 @@ def _kept_segment(chain: list[Entry], first_kept: Any) -> list[Entry]:
 def build_context(tree: Tree, leaf: str | None = None) -> Context:
     """Messages to send for the path ending at `leaf` (default: the tree's leaf)."""
     ctx = Context()
-    path = tree.path(leaf) if (leaf or tree.leaf_id) else []
+    path = tree.path(leaf)
     comp_index = -1
     for i in range(len(path) - 1, -1, -1):
         if path[i].get("type") == "compaction":
             comp_index = i
             break
     if comp_index < 0:
-        effective = path
         replay = path
     else:
         comp = path[comp_index]
         ctx.compaction = comp
         chain = _pre_compaction_chain(tree, comp, path[:comp_index])
-        effective = chain + path[comp_index:]
         kept = _kept_segment(chain, comp.get("first_kept_entry_id"))
         replay = path[comp_index:comp_index + 1] + kept + path[comp_index + 1:]
 
-    change = _last_model_change(effective)
+    change = _model_change_for(tree, path)
     if change is not None:
         ctx.provider = change.get("provider")
         ctx.model = change.get("model_id")

@@ -11,7 +11,7 @@ from typing import Any
 
 from kit_py.session import format as fmt
 from kit_py.session.context import Context, build_context, current_model
-from kit_py.session.store import SessionFile, load_lines
+from kit_py.session.store import SessionFile, gc_paused, load_lines
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -50,11 +50,12 @@ class SessionManager:
     def open(cls, path: Path) -> SessionManager:
         """Load a file tolerantly: unreadable lines are skipped and described in `.warnings`."""
         path = Path(path)
-        loaded = load_lines(path)
-        tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
+        with gc_paused():
+            loaded = load_lines(path)
+            tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
         header = loaded.header
-        if header is None:
-            header = fmt.header("", session_id="")
+        if header is None:  # a fresh header keeps the file valid if an empty file gets its first entry
+            header = fmt.header("")
         return cls(header, tree, path, loaded.warnings + tree_warnings)
 
     # --- properties -------------------------------------------------------------------------------
@@ -113,6 +114,8 @@ class SessionManager:
         if parent_id is not None:
             out["parent_id"] = parent_id
         out["timestamp"] = entry.get("timestamp") or fmt.now_timestamp()
+        if etype == "extension_data" and not isinstance(entry.get("data", ""), str):
+            raise TypeError("extension_data.data must be a str (JSON text)")
         for key, value in entry.items():
             if key not in out and key != "parent_id" and value is not None:
                 out[key] = value
@@ -153,6 +156,12 @@ class SessionManager:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+    def __enter__(self) -> SessionManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- tree -------------------------------------------------------------------------------------
 
@@ -196,8 +205,14 @@ class SessionManager:
         return current_model(self._tree)
 
     def fork(self, entry_id: str, sessions_dir: Path | None) -> SessionManager:
-        """A new session holding the path root..entry_id (ids kept), linked to this one."""
+        """A new session holding the path root..entry_id (ids kept), linked to this one.
+
+        Forking at a `kit:leaf` marker forks at the node it points to (a trailing marker would
+        otherwise move the new file's leaf on reopen).
+        """
         path = self._tree.path(entry_id)
+        while len(path) > 1 and fmt.is_leaf_marker(path[-1]):
+            path.pop()
         child = SessionManager.create(
             sessions_dir,
             self.cwd,

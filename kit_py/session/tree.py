@@ -1,16 +1,20 @@
 """In-memory index of one session's entries: parents, children, leaf, labels, name.
 
-Entries stay the dicts read from the file. Broken links found on load (missing parents,
-cycles) are repaired only in this index, never in the entries or the file.
+Entries stay the dicts read from the file. Links are kept as file positions in a compact
+array (walking 100k parents then stays in cache instead of chasing dicts), and broken links
+found on load (missing parents, cycles) are repaired only here, never in the entries or file.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 from kit_py.session.format import ENTRY_TYPES, is_leaf_marker
 
 Entry = dict[str, Any]
+_METADATA_TYPES = frozenset({"label", "session_info"})
+NO_PARENT = -1
 
 
 class Tree:
@@ -19,8 +23,9 @@ class Tree:
     def __init__(self) -> None:
         self.entries: list[Entry] = []  # tree nodes, file order
         self.by_id: dict[str, Entry] = {}
-        self._children: dict[str, list[str]] = {}
-        self._parent_override: dict[str, str | None] = {}  # ids whose stored parent_id is unusable
+        self._pos: dict[str, int] = {}  # id -> index in `entries`
+        self._parent = array("q")  # index of the effective parent, NO_PARENT for roots
+        self._children: dict[str, list[str]] | None = None  # built on first use: open stays cheap
         self.labels: dict[str, str] = {}
         self.name: str | None = None
         self.leaf_id: str | None = None
@@ -30,10 +35,12 @@ class Tree:
     def add(self, entry: Entry) -> None:
         """Index a new entry whose parent (if any) is already indexed; it becomes the leaf."""
         eid = entry["id"]
+        pid = entry.get("parent_id")
+        self._parent.append(self._pos[pid] if pid is not None else NO_PARENT)
+        self._pos[eid] = len(self.entries)
         self.by_id[eid] = entry
         self.entries.append(entry)
-        pid = entry.get("parent_id")
-        if pid is not None:
+        if pid is not None and self._children is not None:
             self._children.setdefault(pid, []).append(eid)
         self._note_metadata(entry)
         self.leaf_id = eid
@@ -55,104 +62,111 @@ class Tree:
         """Index entries read from a file, tolerating duplicates, orphans, cycles and unknown types."""
         tree = cls()
         warnings: list[str] = []
-        by_id = tree.by_id
+        by_id, pos, parents = tree.by_id, tree._pos, tree._parent
         kept: list[Entry] = tree.entries
-        kept_lines: dict[str, int] = {}
-        forward: list[str] = []  # parent not seen yet: resolved after the pass
+        kept_lines: list[int] = []
+        forward: list[tuple[int, int]] = []  # (index, line) whose parent is not seen yet
+        note = tree._note_metadata
         for entry, lineno in zip(entries, linenos, strict=True):
             eid = entry.get("id")
-            etype = entry.get("type")
-            if not isinstance(eid, str) or not eid:
+            if eid.__class__ is not str or not eid:
                 warnings.append(f"line {lineno}: entry without an id ignored")
                 continue
             if eid in by_id:
-                warnings.append(
-                    f"line {lineno}: duplicate id {eid} ignored (first seen on line {kept_lines[eid]})"
-                )
+                first = kept_lines[pos[eid]]
+                warnings.append(f"line {lineno}: duplicate id {eid} ignored (first seen on line {first})")
                 continue
+            etype = entry.get("type")
             if etype not in ENTRY_TYPES:
                 warnings.append(f"line {lineno}: unknown entry type {etype!r} kept but not interpreted")
-            kept_lines[eid] = lineno
-            by_id[eid] = entry
-            kept.append(entry)
+            index = len(kept)
             pid = entry.get("parent_id")
-            if pid is not None:
-                if isinstance(pid, str) and pid in by_id and pid != eid:
-                    tree._children.setdefault(pid, []).append(eid)
+            if pid is None:
+                parents.append(NO_PARENT)
+            else:
+                parent = pos.get(pid) if pid.__class__ is str else None
+                if parent is None:
+                    forward.append((index, lineno))
+                    parents.append(NO_PARENT)
                 else:
-                    forward.append(eid)
-            tree._note_metadata(entry)
-        if forward:
-            tree._resolve_forward(forward, kept_lines, warnings)
+                    parents.append(parent)
+            by_id[eid] = entry
+            pos[eid] = index
+            kept.append(entry)
+            kept_lines.append(lineno)
+            if etype in _METADATA_TYPES:
+                note(entry)
+        for index, lineno in forward:
+            tree._resolve_forward(index, lineno, warnings)
         tree.leaf_id = tree.default_leaf()
         return tree, warnings
 
-    def _resolve_forward(self, ids: list[str], lines: dict[str, int], warnings: list[str]) -> None:
-        """Attach entries whose parent appears later in the file, unless that makes a cycle."""
-        for eid in ids:
-            pid = self.by_id[eid].get("parent_id")
-            line = lines[eid]
-            if not isinstance(pid, str) or pid not in self.by_id:
-                self._parent_override[eid] = None
-                warnings.append(f"line {line}: parent {pid} not found; entry kept as a root")
-                continue
-            if self._reaches(pid, eid):
-                self._parent_override[eid] = None
-                warnings.append(f"line {line}: parent link {eid} -> {pid} forms a cycle; kept as a root")
-                continue
-            siblings = self._children.setdefault(pid, [])
-            siblings.append(eid)
-            siblings.sort(key=lambda c: lines[c])
+    def _resolve_forward(self, index: int, line: int, warnings: list[str]) -> None:
+        """Keep a parent that appears later in the file, unless it is missing or makes a cycle."""
+        eid = self.entries[index]["id"]
+        pid = self.entries[index].get("parent_id")
+        parent = self._pos.get(pid) if isinstance(pid, str) else None
+        if parent is None:
+            warnings.append(f"line {line}: parent {pid} not found; entry kept as a root")
+        elif self._reaches(parent, index):
+            warnings.append(f"line {line}: parent link {eid} -> {pid} forms a cycle; kept as a root")
+        else:
+            self._parent[index] = parent
             warnings.append(f"line {line}: parent {pid} appears later in the file; attached anyway")
 
-    def _reaches(self, start: str, target: str) -> bool:
-        """True if walking up the effective parents from `start` meets `target` (or loops)."""
-        seen: set[str] = set()
-        node: str | None = start
-        while node is not None:
-            if node == target or node in seen:
+    def _reaches(self, start: int, target: int) -> bool:
+        """True if walking up the effective parents from `start` meets `target`."""
+        node = start
+        for _ in range(len(self.entries) + 1):
+            if node == NO_PARENT:
+                return False
+            if node == target:
                 return True
-            seen.add(node)
-            node = self.parent_of(node)
-        return False
+            node = self._parent[node]
+        return True  # longer than the tree: already a loop
 
     def default_leaf(self) -> str | None:
         """Last entry in file order; a trailing `kit:leaf` marker points at its parent instead."""
         if not self.entries:
             return None
         last = self.entries[-1]
-        if is_leaf_marker(last):
-            parent = self.parent_of(last["id"])
-            if parent is not None:
-                return parent
+        if is_leaf_marker(last) and self._parent[-1] != NO_PARENT:
+            return str(self.entries[self._parent[-1]]["id"])
         return str(last["id"])
 
     # --- queries ----------------------------------------------------------------------------------
 
     def parent_of(self, entry_id: str) -> str | None:
-        if entry_id in self._parent_override:
-            return self._parent_override[entry_id]
-        pid = self.by_id[entry_id].get("parent_id")
-        if pid is not None and pid not in self.by_id:
-            return None  # appended orphan (only possible through a foreign writer)
-        return pid
+        parent = self._parent[self._pos[entry_id]]
+        return None if parent == NO_PARENT else str(self.entries[parent]["id"])
 
     def children(self, entry_id: str) -> list[str]:
         """Child ids in file order."""
+        if self._children is None:
+            index: dict[str, list[str]] = {}
+            entries = self.entries
+            for i, parent in enumerate(self._parent):
+                if parent != NO_PARENT:
+                    index.setdefault(entries[parent]["id"], []).append(entries[i]["id"])
+            self._children = index
         return list(self._children.get(entry_id, ()))
 
     def roots(self) -> list[str]:
-        return [e["id"] for e in self.entries if self.parent_of(e["id"]) is None]
+        return [self.entries[i]["id"] for i, parent in enumerate(self._parent) if parent == NO_PARENT]
 
     def path(self, leaf: str | None = None) -> list[Entry]:
         """Entries from the root down to `leaf` (default: the current leaf)."""
         node = self.leaf_id if leaf is None else leaf
-        if node is not None and node not in self.by_id:
+        if node is None:
+            return []
+        if node not in self._pos:
             raise KeyError(f"no entry with id {node!r}")
+        entries, parents = self.entries, self._parent
         out: list[Entry] = []
-        while node is not None:
-            out.append(self.by_id[node])
-            node = self.parent_of(node)
+        i = self._pos[node]
+        while i != NO_PARENT:
+            out.append(entries[i])
+            i = parents[i]
         out.reverse()
         return out
 
@@ -164,17 +178,8 @@ class Tree:
 
     def is_ancestor(self, ancestor: str, entry_id: str) -> bool:
         """True if `ancestor` is `entry_id` or lies on its path to the root."""
-        node: str | None = entry_id
-        while node is not None:
-            if node == ancestor:
-                return True
-            node = self.parent_of(node)
-        return False
+        return self._reaches(self._pos[entry_id], self._pos[ancestor])
 
     def index_of(self, entry_id: str) -> int:
-        """Position in file order (a linear scan from the end: recent entries are found fast)."""
-        target = self.by_id[entry_id]
-        for i in range(len(self.entries) - 1, -1, -1):
-            if self.entries[i] is target:
-                return i
-        raise KeyError(entry_id)
+        """Position in file order."""
+        return self._pos[entry_id]
