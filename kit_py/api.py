@@ -237,6 +237,7 @@ class Agent:
         approve: ApproveFn | None = None,
         auto_compact: bool = True,
         compaction_model: str | None = None,
+        context_window: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
         thinking_level: str = "off",
@@ -259,6 +260,7 @@ class Agent:
         self.approve = approve
         self.auto_compact = auto_compact
         self.compaction_model = compaction_model
+        self.context_window = context_window
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.thinking_level = thinking_level
@@ -292,7 +294,8 @@ class Agent:
             max_steps=self.max_steps,
             llm_options=llm_options,
         )
-        for key, value in overrides.items():
+        # context_window: the model's window when litellm does not know it (drives auto-compaction).
+        for key, value in {"context_window": self.context_window, **overrides}.items():
             if value is not None:
                 setattr(settings, key, value)
         return settings
