@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from kit_py.errors import (
     AuthError,
     ContextOverflowError,
     IncompleteResponseError,
+    MissingAPIKeyError,
     ProviderError,
     RateLimitError,
     StructuredOutputError,
@@ -238,3 +240,31 @@ def test_to_dict_from_dict_round_trip_without_an_agent_uses_the_recorded_model(a
     restored.run("more")
     assert api.chat_requests[-1]["body"]["model"] == "first-model"
     assert len(session.messages) == 2
+
+
+def test_concurrent_turns_on_one_session_take_turns(api):
+    session = Agent().session()
+    api.reply("first reply", chunk_size=2, delay=0.01)
+    api.reply("second reply", chunk_size=2, delay=0.01)
+    threads = [threading.Thread(target=session.run, args=(f"q{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    roles = [m.role for m in session.messages]
+    assert roles == ["user", "assistant", "user", "assistant"]
+    texts = [m.text for m in session.messages]
+    assert sorted(texts[::2]) == ["q0", "q1"] and texts[1::2] == ["first reply", "second reply"]
+
+
+def test_a_missing_api_key_fails_before_any_request(api, monkeypatch):
+    monkeypatch.delenv("KIT_API_BASE")
+    session = Agent("openai/gpt-4o").session()
+    with pytest.raises(MissingAPIKeyError, match="OPENAI_API_KEY"):
+        session.run("hello")
+    assert session.messages == [] and api.chat_requests == []
+
+
+def test_agent_run_is_a_one_off_session(api):
+    api.reply("42")
+    assert str(Agent().run("meaning of life?")) == "42"
