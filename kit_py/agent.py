@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kit_py import llm
 from kit_py.config import Settings
-from kit_py.errors import KitError
+from kit_py.errors import ContextOverflowError, KitError
 
 if TYPE_CHECKING:
     from kit_py.session import SessionManager
@@ -29,7 +29,7 @@ ApproveCallback = Callable[["PendingAction"], bool]
 class TurnEvent:
     """What a face shows while a turn runs."""
 
-    type: str  # text_delta | reasoning_delta | retry | tool_call | tool_result | step_done
+    type: str  # text_delta | reasoning_delta | retry | tool_call | tool_result | step_done | compaction
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -167,11 +167,14 @@ def run_turn(
         stored.extend(session.append_many(pending + step_entries))
         pending = []
 
-    response: llm.LLMResponse | None = None
-    for _step in range(max(1, settings.max_steps)):
+    def build_request() -> llm.LLMRequest:
         context = session.build_context()
         messages = list(context.messages) + [e for e in pending if e.get("type") == "message"]
-        request = llm.LLMRequest(
+        if recovery.strip_images:
+            from kit_py.compactor import without_images
+
+            messages = without_images(messages)
+        return llm.LLMRequest(
             model=settings.model,
             messages=llm.to_llm_messages(messages, settings.system_prompt),
             api_base=settings.api_base,
@@ -184,8 +187,25 @@ def run_turn(
             max_retries=settings.max_retries,
             extra=settings.llm_options,
         )
+
+    recovery = _Recovery()
+    if settings.auto_compact:
+        from kit_py.compactor import over_threshold
+
+        if over_threshold(session, settings, [e for e in pending if e.get("type") == "message"]):
+            try:
+                _compact(session, settings, emit, "threshold", force=False)
+            except KitError as error:  # the context may still fit: a failed summary must not cost the turn
+                data = {"phase": "end", "reason": "threshold", "compacted": False, "error": error.message}
+                emit(
+                    TurnEvent(
+                        "compaction", f"compaction failed: {error.message}; sending the full history", data
+                    )
+                )
+    response: llm.LLMResponse | None = None
+    for _step in range(max(1, settings.max_steps)):
         try:
-            response = llm.stream_completion(request, forward)
+            response = _stream_recovering(session, settings, build_request, forward, emit, recovery)
         except llm.StreamBroken as broken:
             _add_usage(total, broken.partial.usage)
             entry = _assistant_entry(broken.partial, error=broken.message)
@@ -215,6 +235,71 @@ def run_turn(
     session.sync()
     assert response is not None
     return TurnResult(response.text, settings.model, response.stop_reason, total, stored)
+
+
+@dataclass
+class _Recovery:
+    """Context-overflow recovery state of one turn: it compacts and retries at most once."""
+
+    used: bool = False
+    strip_images: bool = False
+
+
+def _stream_recovering(
+    session: SessionManager,
+    settings: Settings,
+    build_request: Callable[[], llm.LLMRequest],
+    forward: Callable[[llm.StreamEvent], None],
+    emit: EventHandler,
+    recovery: _Recovery,
+) -> llm.LLMResponse:
+    """Stream one step; a context-overflow error compacts the session and retries once without images."""
+    try:
+        return llm.stream_completion(build_request(), forward)
+    except ContextOverflowError:
+        if recovery.used:
+            raise
+    recovery.used = True
+    recovery.strip_images = True
+    _compact(session, settings, emit, "overflow", force=True)
+    try:
+        return llm.stream_completion(build_request(), forward)
+    except ContextOverflowError as again:
+        raise ContextOverflowError(
+            f"{again.message} — still too long after compacting the history: shorten the message or "
+            "use a model with a larger context window"
+        ) from None
+
+
+def _compact(
+    session: SessionManager, settings: Settings, emit: EventHandler, reason: str, force: bool
+) -> None:
+    """Compact inside a turn, with `compaction` events a face can turn into a spinner and a line.
+
+    Event data: phase "start" | "progress" | "end", reason "threshold" | "overflow"; the "end" event
+    has `compacted` and, when it did, messages_removed / tokens_before / tokens_after / summary, with
+    the "compacted: N messages -> summary, T1 -> T2 tokens" line as its text.
+    """
+    from kit_py.compactor import compact_session
+
+    emit(TurnEvent("compaction", "compacting the conversation", {"phase": "start", "reason": reason}))
+    outcome = compact_session(
+        session,
+        settings,
+        force=force,
+        on_progress=lambda text: emit(TurnEvent("compaction", text, {"phase": "progress", "reason": reason})),
+    )
+    data: dict[str, Any] = {"phase": "end", "reason": reason, "compacted": outcome is not None}
+    if outcome is None:
+        emit(TurnEvent("compaction", "", data))
+        return
+    data.update(
+        messages_removed=outcome.messages_removed,
+        tokens_before=outcome.tokens_before,
+        tokens_after=outcome.tokens_after,
+        summary=outcome.summary,
+    )
+    emit(TurnEvent("compaction", outcome.describe(), data))
 
 
 def _run_tool_calls(

@@ -36,6 +36,8 @@ class Settings:
     theme: str = "dark"
     auto_compact: bool = False
     compaction_model: str | None = None
+    context_window: int | None = None
+    """Tokens the model accepts; overrides litellm's model info (config key `context_window`)."""
     safe_mode: bool = False
     tools: list[str] | None = None
     max_steps: int = 25
@@ -127,7 +129,7 @@ def _coerce(name: str, value: Any) -> Any:
         return [t.strip() for t in value.split(",") if t.strip()]
     if name in ("auto_compact", "safe_mode") and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
-    if name in ("max_tokens", "max_retries", "max_steps") and value is not None:
+    if name in ("max_tokens", "max_retries", "max_steps", "context_window") and value is not None:
         return int(value)
     if name in ("temperature", "timeout") and value is not None:
         return float(value)

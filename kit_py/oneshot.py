@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from kit_py import agent
+from kit_py.compactor import CompactionCancelled
 from kit_py.config import Settings
 from kit_py.errors import ExitCode, KitError
 
@@ -22,6 +23,14 @@ class OutputMode:
     json: bool = False
     quiet: bool = False
     debug: bool = False
+
+
+def _note_compaction(event: agent.TurnEvent) -> None:
+    """stderr line when the turn compacted the history first (stdout carries only the answer)."""
+    if event.type != "compaction" or event.data.get("phase") != "end":
+        return
+    if event.data.get("compacted") or event.data.get("error"):
+        print(f"kit: {event.text}", file=sys.stderr, flush=True)
 
 
 class PlainSink:
@@ -41,6 +50,8 @@ class PlainSink:
             print(
                 f"kit: tool {event.data['name']} {event.data['arguments'][:200]}", file=sys.stderr, flush=True
             )
+        else:
+            _note_compaction(event)
 
     def finish(self) -> None:
         if not self.ended_with_newline:
@@ -80,6 +91,9 @@ class MarkdownSink:
             mark = "[red]✗[/]" if event.data.get("is_error") else "[green]✓[/]"
             first = (event.text.splitlines() or [""])[0][:200]
             self.console.print(f"  {mark} {first}", markup=True, highlight=False)
+        elif event.type == "compaction":
+            self.stream.finish()
+            _note_compaction(event)
 
     def finish(self) -> None:
         self.stream.finish()
@@ -91,6 +105,8 @@ class SilentSink:
     def __call__(self, event: agent.TurnEvent) -> None:
         if event.type == "retry":
             print(f"kit: {event.text}", file=sys.stderr, flush=True)
+        else:
+            _note_compaction(event)
 
     def finish(self) -> None:
         pass
@@ -168,6 +184,10 @@ def run_oneshot(
     except KitError:
         sink.finish()
         raise
+    except CompactionCancelled as cancelled:
+        sink.finish()
+        print(f"kit: {cancelled.message}", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     sink.finish()
     if mode.json:
         sys.stdout.buffer.write(json_report(result, session_id))
