@@ -489,6 +489,23 @@ class Session:
         child._autosave()
         return child
 
+    def compact(self, focus: str | None = None) -> str | None:
+        """Summarize the older conversation now (as `/compact` does); returns the summary, or None
+        when there is too little to compact. Nothing is deleted: later requests send the summary
+        plus the recent turns, while `messages` still lists everything."""
+        from kit_py.compactor import compact_session
+
+        with self._lock:
+            before = self._snapshot()
+            self.agent.check()
+            try:
+                outcome = compact_session(self._manager, self.agent.settings(), focus=focus, force=True)
+            except BaseException:
+                self._rollback(before)
+                raise
+            self._autosave()
+        return outcome.summary if outcome is not None else None
+
     # --- persistence ------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:

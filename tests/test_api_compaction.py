@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from kit_py import Agent, Message
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 
@@ -37,3 +39,18 @@ def test_auto_compact_off_sends_everything(api):
     session.run("One more question")
     assert len(api.chat_requests) == 1
     assert len(api.last_messages()) == 2 * 6 + 1
+
+
+def test_compact_on_demand_summarizes_and_later_turns_send_the_summary(api):
+    session = Agent().session()
+    assert session.compact() is None, "nothing to compact yet"
+    long_history(session, turns=3)
+    api.reply("## Goal\nThree questions answered.")
+    summary = session.compact(focus="the answers")
+    assert summary is not None and "Three questions answered." in summary
+    assert "the answers" in json.dumps(api.chat_requests[-1]["body"]["messages"])
+    api.reply("Sure.")
+    session.run("Continue")
+    sent = api.last_messages()
+    assert "Three questions answered." in sent[0]["content"]
+    assert len(sent) < 2 * 3 + 1 and sent[-1]["content"] == "Continue"
