@@ -21,6 +21,7 @@ from kit_py.errors import (
     RateLimitError,
     StructuredOutputError,
 )
+from kit_py.stores import MemoryStore
 from tests.api_support import api_fixture, run_source  # noqa: F401  (fixture `api`)
 
 ISSUE_SNIPPET = (Path(__file__).parent / "api_issue7_snippet.txt").read_text()
@@ -268,3 +269,16 @@ def test_a_missing_api_key_fails_before_any_request(api, monkeypatch):
 def test_agent_run_is_a_one_off_session(api):
     api.reply("42")
     assert str(Agent().run("meaning of life?")) == "42"
+
+
+def test_leaving_a_stream_early_lets_the_turn_finish_and_save(api):
+    store = MemoryStore()
+    session = Agent(store=store).session()
+    api.reply("a long answer in pieces", chunk_size=2, delay=0.02)
+    for ev in session.stream("tell me"):
+        if ev.type == "text_delta":
+            break
+    api.reply("next")
+    session.run("and then?")
+    assert [m["content"] for m in api.last_messages()] == ["tell me", "a long answer in pieces", "and then?"]
+    assert len(Session.from_dict(store.load(session.id)).messages) == 4
