@@ -22,14 +22,17 @@ if TYPE_CHECKING:
     from kit_py.tools.base import Tool
 
 EventHandler = Callable[["TurnEvent"], None]
-ApproveCallback = Callable[["PendingAction"], bool]
+ApproveCallback = Callable[["PendingAction"], str | bool]
+"""Returns "approved", "denied", "always" (for this tool) or "refused" (nobody can answer); True/False
+mean approved/denied."""
 
 
 @dataclass
 class TurnEvent:
     """What a face shows while a turn runs."""
 
-    type: str  # text_delta | reasoning_delta | retry | tool_call | tool_result | step_done | compaction
+    # text_delta | reasoning_delta | retry | tool_call | tool_result | step_done | compaction | notice
+    type: str
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -133,6 +136,8 @@ class ToolSetup:
     safe_mode: bool = False
     approve: ApproveCallback | None = None
     always_allowed: set[str] = field(default_factory=set)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Entries (`kit:approval`) made while a step's calls ran; appended after its tool message."""
 
 
 def run_turn(
@@ -203,6 +208,7 @@ def run_turn(
                     )
                 )
     response: llm.LLMResponse | None = None
+    stop_reason = ""
     for _step in range(max(1, settings.max_steps)):
         try:
             response = _stream_recovering(session, settings, build_request, forward, emit, recovery)
@@ -220,9 +226,13 @@ def run_turn(
             raise TurnFailed(cause, result) from None
         _add_usage(total, response.usage)
         step_entries = [_assistant_entry(response)]
-        if response.tool_calls and tool_setup and tool_setup.tools:
-            tool_message, interrupted = _run_tool_calls(response.tool_calls, tool_setup, emit)
+        if response.tool_calls:
+            # Even with no tools offered, every call gets a result (an error) so none is orphaned.
+            setup = tool_setup or ToolSetup(tools=[], cwd=Path.cwd())
+            tool_message, interrupted = _run_tool_calls(response.tool_calls, setup, emit)
             step_entries.append(tool_message)
+            step_entries.extend(setup.records)
+            setup.records.clear()
             persist(step_entries)
             emit(TurnEvent("step_done"))
             if interrupted:
@@ -232,9 +242,14 @@ def run_turn(
         persist(step_entries)
         emit(TurnEvent("step_done"))
         break
+    else:
+        steps = max(1, settings.max_steps)
+        note = f"stopped after {steps} steps (max steps) before the model finished; the session is saved"
+        emit(TurnEvent("notice", note))
+        stop_reason = "max_steps"
     session.sync()
     assert response is not None
-    return TurnResult(response.text, settings.model, response.stop_reason, total, stored)
+    return TurnResult(response.text, settings.model, stop_reason or response.stop_reason, total, stored)
 
 
 @dataclass
@@ -321,7 +336,7 @@ def _run_tool_calls(
             )
             started = time.monotonic()
             try:
-                content, is_error, details = execute_tool_call(call.name, call.arguments, setup)
+                content, is_error, details = execute_tool_call(call.name, call.arguments, setup, call.id)
             except KeyboardInterrupt:
                 interrupted = True
                 content, is_error = "interrupted by the user", True
@@ -335,11 +350,12 @@ def _run_tool_calls(
 def _result_part(call: llm.ToolCall, content: str, is_error: bool, details: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "tool_result",
+        # Extra details first: the wire fields must never be overwritten by them.
         "data": {
+            **details,
             "tool_call_id": call.id,
             "name": call.name,
             "content": content,
             "is_error": is_error,
-            **details,
         },
     }

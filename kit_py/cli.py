@@ -80,7 +80,7 @@ def chat(
     ] = None,
     no_tools: Annotated[bool, typer.Option("--no-tools", help="Offer the model no tools.")] = False,
     safe: Annotated[
-        bool | None, typer.Option("--safe", help="Ask before any write, edit or bash action.")
+        bool | None, typer.Option("--safe/--no-safe", help="Ask before any write, edit or bash action.")
     ] = None,
     max_steps: Annotated[
         int | None, typer.Option("--max-steps", min=1, help="Most model steps (tool rounds) per turn.")
@@ -88,7 +88,8 @@ def chat(
     auto_compact: Annotated[
         bool | None,
         typer.Option(
-            "--auto-compact", help="Compact the history before a turn that would overflow the window."
+            "--auto-compact/--no-auto-compact",
+            help="Compact the history before a turn that would overflow the window.",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show litellm's logs and tracebacks.")] = False,

@@ -6,13 +6,14 @@ otherwise, or one JSON object with --json); everything else goes to stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from kit_py import agent
+from kit_py import agent, tool_display
 from kit_py.compactor import CompactionCancelled
 from kit_py.config import Settings
 from kit_py.errors import ExitCode, KitError
@@ -25,6 +26,10 @@ class OutputMode:
     debug: bool = False
 
 
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def _note_compaction(event: agent.TurnEvent) -> None:
     """stderr line when the turn compacted the history first (stdout carries only the answer)."""
     if event.type != "compaction" or event.data.get("phase") != "end":
@@ -34,22 +39,33 @@ def _note_compaction(event: agent.TurnEvent) -> None:
 
 
 class PlainSink:
-    """Non-terminal stdout: plain text, flushed per delta so pipes see it as it arrives."""
+    """Non-terminal stdout: plain text, flushed per delta so pipes see it as it arrives.
+
+    Tool activity (header, summary, diff) goes to stderr only, so stdout stays the answer.
+    """
 
     def __init__(self) -> None:
         self.ended_with_newline = True
+        self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
     def __call__(self, event: agent.TurnEvent) -> None:
         if event.type == "text_delta" and event.text:
             sys.stdout.write(event.text)
             sys.stdout.flush()
             self.ended_with_newline = event.text.endswith("\n")
-        elif event.type == "retry":
-            print(f"kit: {event.text}", file=sys.stderr, flush=True)
+        elif event.type in ("retry", "notice"):
+            _stderr(f"kit: {event.text}")
         elif event.type == "tool_call":
-            print(
-                f"kit: tool {event.data['name']} {event.data['arguments'][:200]}", file=sys.stderr, flush=True
-            )
+            if not self.ended_with_newline:  # the next step's text starts on its own line
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                self.ended_with_newline = True
+            _stderr(f"⚙ {tool_display.call_header(event.data['name'], event.data['arguments'])}")
+        elif event.type == "tool_result":
+            mark = "✗" if event.data.get("is_error") else "✓"
+            _stderr(f"  {mark} {tool_display.result_summary(event.text, event.data)}")
+            if event.data.get("diff"):
+                _stderr(tool_display.ansi_diff(event.data["diff"], color=self.color))
         else:
             _note_compaction(event)
 
@@ -80,20 +96,28 @@ class MarkdownSink:
                 self.console.print()
                 self.in_reasoning = False
             self.stream.feed(event.text)
-        elif event.type == "retry":
-            self.console.print(f"[yellow]{event.text}[/]", markup=True, highlight=False)
+        elif event.type in ("retry", "notice"):
+            self.console.print(event.text, style="yellow", markup=False, highlight=False)
         elif event.type == "tool_call":
             self.stream.finish()
-            self.console.print(
-                f"[cyan]⚙ {event.data['name']}[/] {event.data['arguments'][:200]}", markup=True
-            )
+            if self.in_reasoning:
+                self.console.print()
+                self.in_reasoning = False
+            header = tool_display.call_header(event.data["name"], event.data["arguments"])
+            self._line(("⚙ ", "cyan"), (header, "bold"))
         elif event.type == "tool_result":
-            mark = "[red]✗[/]" if event.data.get("is_error") else "[green]✓[/]"
-            first = (event.text.splitlines() or [""])[0][:200]
-            self.console.print(f"  {mark} {first}", markup=True, highlight=False)
+            mark = ("  ✗ ", "red") if event.data.get("is_error") else ("  ✓ ", "green")
+            self._line(mark, (tool_display.result_summary(event.text, event.data), "dim"))
+            for line in tool_display.diff_lines(event.data.get("diff") or ""):
+                self._line((line, tool_display.diff_style(line) or ""))
         elif event.type == "compaction":
             self.stream.finish()
             _note_compaction(event)
+
+    def _line(self, *pieces: tuple[str, str]) -> None:
+        from rich.text import Text
+
+        self.console.print(Text.assemble(*pieces), soft_wrap=True)
 
     def finish(self) -> None:
         self.stream.finish()
@@ -103,7 +127,7 @@ class SilentSink:
     """--json and --quiet print only at the end."""
 
     def __call__(self, event: agent.TurnEvent) -> None:
-        if event.type == "retry":
+        if event.type in ("retry", "notice"):
             print(f"kit: {event.text}", file=sys.stderr, flush=True)
         else:
             _note_compaction(event)
@@ -181,13 +205,13 @@ def run_oneshot(
         kept = " (partial answer kept in the session)" if failed.result.text and session.path else ""
         print(f"kit: {note}{kept}", file=sys.stderr)
         return int(failed.exit_code)
-    except KitError:
-        sink.finish()
-        raise
-    except CompactionCancelled as cancelled:
+    except CompactionCancelled as cancelled:  # a KeyboardInterrupt: must come first
         sink.finish()
         print(f"kit: {cancelled.message}", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except (KitError, KeyboardInterrupt):
+        sink.finish()
+        raise
     sink.finish()
     if mode.json:
         sys.stdout.buffer.write(json_report(result, session_id))

@@ -6,9 +6,13 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kit_py.errors import SessionError, UsageError
+
+if TYPE_CHECKING:
+    from kit_py.agent import ApproveCallback, ToolSetup
+    from kit_py.config import Settings
 
 
 @dataclass
@@ -72,9 +76,14 @@ def run(options: RunOptions) -> int:
     interactive = not options.words and stdin_text is None and not options.print_mode and sys.stdin.isatty()
     cwd = os.getcwd()
     if interactive:
+        # No approve callback: the REPL asks through its own prompt.
+        tools = build_tool_setup(settings, cwd, approve=None)
         from kit_py.repl import run_repl
 
-        return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug)
+        return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug, tool_setup=tools)
+    from kit_py.approval import ask_on_terminal
+
+    tool_setup = build_tool_setup(settings, cwd, approve=ask_on_terminal)
     from kit_py.prompt_input import compose_prompt
 
     prompt = compose_prompt(options.words, stdin_text)
@@ -86,7 +95,22 @@ def run(options: RunOptions) -> int:
     llm.load_litellm(debug=options.debug)
     llm.check_model(settings.model, settings.api_key, settings.api_base)
     mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
-    return run_oneshot(session, settings, prompt, mode)
+    return run_oneshot(session, settings, prompt, mode, tool_setup=tool_setup)
+
+
+def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | None) -> ToolSetup:
+    """The tools offered (settings.tools: None = all built-ins, [] = none) and who approves actions.
+
+    An unknown name in `--tools` or the config's `tools` is a usage error before anything else runs.
+    """
+    from kit_py.agent import ToolSetup
+    from kit_py.tools import select_tools
+
+    try:
+        tools = select_tools(settings.tools)
+    except ValueError as exc:
+        raise UsageError(f"--tools: {exc}") from None
+    return ToolSetup(tools=tools, cwd=Path(cwd), safe_mode=settings.safe_mode, approve=approve)
 
 
 def _stdin_if_piped() -> str | None:

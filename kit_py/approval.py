@@ -1,0 +1,83 @@
+"""Asking the user before a tool acts, and the `kit:approval` record of what was asked and answered.
+
+The question goes to the controlling terminal (/dev/tty), so it works when stdout is piped; without a
+terminal nobody can answer and the action is refused, never run silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from kit_py.agent import PendingAction
+
+APPROVAL_EXT_TYPE = "kit:approval"
+APPROVED, DENIED, ALWAYS, REFUSED, INTERRUPTED = "approved", "denied", "always", "refused", "interrupted"
+MAX_RECORDED_PREVIEW = 20_000
+MAX_PROMPT_PREVIEW_LINES = 200
+_REPLIES = {"y": APPROVED, "yes": APPROVED, "n": DENIED, "no": DENIED, "a": ALWAYS, "always": ALWAYS}
+
+
+def question_text(action: PendingAction) -> str:
+    return f"Allow {action.tool}? [y]es / [n]o / [a]lways for {action.tool}: "
+
+
+def _open_tty() -> int | None:
+    try:
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+
+
+def _render(action: PendingAction, color: bool) -> str:
+    from kit_py.tool_display import ansi_diff
+
+    bold, reset = ("\x1b[1m", "\x1b[0m") if color else ("", "")
+    body = ansi_diff(action.preview, color, MAX_PROMPT_PREVIEW_LINES)
+    return f"\n{bold}kit: {action.tool} needs approval ({action.reason}){reset}\n{body}\n"
+
+
+def ask_on_terminal(action: PendingAction) -> str:
+    """Show the action and read y / n / a from the terminal; REFUSED when there is none.
+
+    End of input counts as "no". Ctrl-C raises KeyboardInterrupt like anywhere else in a turn.
+    """
+    fd = _open_tty()
+    if fd is None:
+        return REFUSED
+    color = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    try:
+        os.write(fd, _render(action, color).encode("utf-8", "replace"))
+        while True:
+            os.write(fd, question_text(action).encode())
+            raw = os.read(fd, 4096)
+            if not raw:
+                os.write(fd, b"\n")
+                return DENIED
+            answer = _REPLIES.get(raw.decode("utf-8", "replace").strip().lower())
+            if answer is not None:
+                return answer
+            os.write(fd, b"Please answer y, n or a.\n")
+    except OSError:
+        return REFUSED
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            os.write(fd, b"\n")  # the run's own messages start on a fresh line
+        raise
+    finally:
+        os.close(fd)
+
+
+def approval_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """An `extension_data` entry holding the record as JSON text (Go kit declares `data` a string)."""
+    from kit_py.session import format as fmt
+
+    record = dict(data)
+    preview = record.get("preview")
+    if isinstance(preview, str) and len(preview) > MAX_RECORDED_PREVIEW:
+        record["preview"] = preview[:MAX_RECORDED_PREVIEW] + "\n[preview truncated]"
+    return fmt.extension_data(APPROVAL_EXT_TYPE, orjson.dumps(record).decode())

@@ -1,0 +1,129 @@
+"""Run one tool call for the agent loop, asking the user first when the call needs it.
+
+A call needs approval in safe mode when its tool modifies state, and always when it touches a path
+outside the working directory (symlinks resolved). Every question becomes a `kit:approval` record in
+`setup.records`, which the agent appends right after the step's tool message. An "always" answer is
+remembered in `setup.always_allowed` per tool (`edit`), and separately for outside paths (`edit@outside`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from kit_py import approval
+from kit_py.tools.base import Tool, ToolContext, ToolError
+from kit_py.tools.paths import needs_confirmation
+from kit_py.tools.registry import parse_args, run_tool
+
+if TYPE_CHECKING:
+    from kit_py.agent import PendingAction, ToolSetup
+
+
+def execute_tool_call(
+    name: str, arguments_json: str, setup: ToolSetup, call_id: str = ""
+) -> tuple[str, bool, dict[str, Any]]:
+    """Content, is_error and details (duration_ms, cwd, diff, exit_code, approval) of one call."""
+    tool = next((t for t in setup.tools if t.name == name), None)
+    ctx = ToolContext(cwd=setup.cwd)
+    if tool is None:
+        offered = ", ".join(t.name for t in setup.tools) or "none"
+        return f"Error: unknown tool {name!r}; available tools: {offered}", True, _not_run(ctx)
+    pending = _pending_action(tool, arguments_json, setup, ctx)
+    if pending is None:
+        result = run_tool(tool, arguments_json, ctx)
+        return result.content, result.is_error, result.details
+    action, always_key = pending
+    record: dict[str, Any] = {
+        "tool": name,
+        "tool_call_id": call_id,
+        "arguments": action.arguments,
+        "reason": action.reason,
+        "question": approval.question_text(action),
+        "preview": action.preview,
+        "asked_at": _now(),
+    }
+    try:
+        answer = _ask(setup, action)
+        record.update(answer=answer, answered_at=_now())
+        if answer == approval.ALWAYS:
+            setup.always_allowed.add(always_key)
+        if answer not in (approval.APPROVED, approval.ALWAYS):
+            record["action"] = "not run"
+            return _declined(name, action.reason, answer), True, {**_not_run(ctx), "approval": answer}
+        record["action"] = "interrupted"  # stays so only if Ctrl-C stops the tool while it runs
+        result = run_tool(tool, arguments_json, ctx)
+        record.update(action="ran", is_error=result.is_error)
+        return result.content, result.is_error, {**result.details, "approval": answer}
+    except KeyboardInterrupt:
+        record.setdefault("answer", approval.INTERRUPTED)
+        record.setdefault("action", "not run")
+        raise
+    finally:
+        record["finished_at"] = _now()
+        setup.records.append(approval.approval_entry(record))
+
+
+def _not_run(ctx: ToolContext) -> dict[str, Any]:
+    """Details of a call that never ran, shaped like those of one that did."""
+    return {"duration_ms": 0, "cwd": str(ctx.cwd)}
+
+
+def _now() -> str:
+    from kit_py.session.format import now_timestamp
+
+    return now_timestamp()
+
+
+def _pending_action(
+    tool: Tool, arguments_json: str, setup: ToolSetup, ctx: ToolContext
+) -> tuple[PendingAction, str] | None:
+    """The question to ask before running this call (with its "always" key), or None to just run it.
+
+    Calls that cannot run anyway (bad arguments, an edit whose text is missing) are not asked about:
+    running them only produces their error, and nothing changes.
+    """
+    from kit_py.agent import PendingAction
+
+    try:
+        args = parse_args(arguments_json)
+        outside = needs_confirmation(tool, args, ctx)
+    except ToolError:
+        return None
+    if outside is not None:
+        reason, key = outside, f"{tool.name}@outside"
+    elif setup.safe_mode and tool.modifies_state:
+        reason, key = "safe mode", tool.name
+    else:
+        return None
+    if key in setup.always_allowed:
+        return None
+    plain = f"{tool.name} {json.dumps(args, ensure_ascii=False)}"
+    try:
+        preview = tool.preview(args, ctx) if tool.preview else plain
+    except ToolError:
+        return None
+    except Exception as exc:  # a preview that breaks must not hide the question
+        preview = f"{plain}\n(no preview: {type(exc).__name__}: {exc})"
+    return PendingAction(tool=tool.name, arguments=args, reason=reason, preview=preview), key
+
+
+def _ask(setup: ToolSetup, action: PendingAction) -> str:
+    """The user's answer; with no way to ask (no callback) the action is refused."""
+    if setup.approve is None:
+        return approval.REFUSED
+    answer = setup.approve(action)
+    if isinstance(answer, bool):
+        return approval.APPROVED if answer else approval.DENIED
+    if answer not in (approval.APPROVED, approval.DENIED, approval.ALWAYS, approval.REFUSED):
+        raise ValueError(f"approval callback returned {answer!r}")
+    return answer
+
+
+def _declined(tool: str, reason: str, answer: str) -> str:
+    if answer == approval.REFUSED:
+        return (
+            f"Error: {tool} was not run: it needs the user's approval ({reason}) but no terminal is "
+            "available to ask. Nothing was changed; tell the user what you wanted to do instead."
+        )
+    return f"Error: the user denied this {tool} call ({reason}); it was not run and nothing was changed."
