@@ -190,6 +190,7 @@ def run_turn(
             tools=schemas,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
+            extra=settings.llm_options,
         )
 
     recovery = _Recovery()

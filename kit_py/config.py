@@ -41,6 +41,8 @@ class Settings:
     safe_mode: bool = False
     tools: list[str] | None = None
     max_steps: int = 25
+    llm_options: dict[str, Any] = field(default_factory=dict)
+    """Other litellm options passed through untouched (Python API users)."""
     explicit: set[str] = field(default_factory=set)
     """Names of settings given on the command line, which beat what a resumed session recorded."""
 
@@ -118,7 +120,7 @@ def save_preference(key: str, value: Any) -> None:
         raise
 
 
-_SETTING_NAMES = {f.name for f in fields(Settings)} - {"explicit"}
+_SETTING_NAMES = {f.name for f in fields(Settings)} - {"explicit", "llm_options"}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -90,3 +90,7 @@ class ContextOverflowError(AgentError):
 
 class ToolError(AgentError):
     exit_code = ExitCode.TOOL
+
+
+class StructuredOutputError(AgentError):
+    """The model's answer did not validate against the requested schema, even after one retry."""
