@@ -224,6 +224,13 @@ def run_turn(
             )
             cause = broken.cause if isinstance(broken.cause, KitError) else broken
             raise TurnFailed(cause, result) from None
+        except KitError as error:
+            # Nothing arrived: the prompt is still kept, beside a failed answer that is never replayed.
+            nothing = llm.LLMResponse(model=settings.model, provider=llm.provider_of(settings.model))
+            nothing.stop_reason = "error"
+            persist([_assistant_entry(nothing, error=error.message)])
+            session.sync()
+            raise TurnFailed(error, TurnResult("", settings.model, "error", total, stored)) from None
         _add_usage(total, response.usage)
         step_entries = [_assistant_entry(response)]
         if response.tool_calls:
