@@ -344,10 +344,15 @@ def _run_tool_calls(
             started = time.monotonic()
             try:
                 content, is_error, details = execute_tool_call(call.name, call.arguments, setup, call.id)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 interrupted = True
-                content, is_error = "interrupted by the user", True
-                details = {"duration_ms": round((time.monotonic() - started) * 1000)}
+                partial = getattr(exc, "result", None)  # a tool's output so far (ToolInterrupted)
+                if partial is not None:
+                    content, is_error, details = partial.content, True, partial.details
+                else:
+                    content, is_error = "interrupted by the user", True
+                    duration_ms = round((time.monotonic() - started) * 1000)
+                    details = {"duration_ms": duration_ms, "cwd": str(setup.cwd)}
             result_part = _result_part(call, content, is_error, details)
             emit(TurnEvent("tool_result", content, {"id": call.id, "name": call.name, **result_part["data"]}))
         parts.append(result_part)

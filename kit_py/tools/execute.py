@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kit_py import approval
-from kit_py.tools.base import Tool, ToolContext, ToolError
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted
 from kit_py.tools.paths import needs_confirmation
 from kit_py.tools.registry import parse_args, run_tool
 
@@ -55,9 +55,11 @@ def execute_tool_call(
         result = run_tool(tool, arguments_json, ctx)
         record.update(action="ran", is_error=result.is_error)
         return result.content, result.is_error, {**result.details, "approval": answer}
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         record.setdefault("answer", approval.INTERRUPTED)
         record.setdefault("action", "not run")
+        if isinstance(exc, ToolInterrupted):  # the partial result is recorded like a finished one
+            exc.result.details["approval"] = record["answer"]
         raise
     finally:
         record["finished_at"] = _now()
