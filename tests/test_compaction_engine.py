@@ -379,7 +379,7 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     assert stored[-2]["parts"][1]["type"] == "image"  # the file keeps what the user sent
 
 
-def test_second_overflow_is_a_clear_error_keeping_the_prompt_beside_a_failed_answer(kit_env, workdir, provider):
+def test_second_overflow_is_a_clear_error_keeping_the_prompt(kit_env, workdir, provider):
     session, b = new_session(workdir)
     b.user("first question")
     b.assistant("first answer")
