@@ -467,8 +467,15 @@ class Session:
             self._autosave()
 
     def fork(self, session_id: str | None = None) -> Session:
-        """A new session holding this conversation so far; the two diverge from here."""
+        """A new session holding this conversation so far; the two diverge from here.
+
+        Raises `kit_py.errors.SessionExistsError` when `session_id` is this session's or already stored.
+        """
         with self._lock:
+            if session_id is not None:
+                if session_id == self.id:
+                    raise errors.SessionExistsError(f"cannot fork session {session_id!r} into itself")
+                _require_new(self.store, session_id)
             header = fmt.header(self._manager.cwd, session_id=session_id, parent_session_id=self.id or None)
             tree = Tree()
             parent: str | None = None
@@ -771,9 +778,14 @@ class Session:
         session_id: str | None = None,
         **agent_options: Any,
     ) -> Session:
-        """A new persisted session in `channel` (a folder of session files under `$KIT_HOME/channels/`)."""
+        """A new persisted session in `channel` (a folder of session files under `$KIT_HOME/channels/`).
+
+        Raises `kit_py.errors.SessionExistsError` when `session_id` is already taken (use `Session.load`).
+        """
         agent = Agent(model=model, **agent_options)
         store = JSONLStore(channel_dir(channel))
+        if session_id is not None:
+            _require_new(store, session_id)
         return agent.session(session_id=session_id, system=system_prompt, store=store)
 
     @classmethod
@@ -829,6 +841,15 @@ class Session:
                     found.append(_summary(info, folder.name))
         found.sort(key=lambda s: s.modified, reverse=True)
         return found
+
+
+def _require_new(store: SessionStore | None, session_id: str) -> None:
+    """Refuse an explicit id for a new session when the store already holds it (saving would clobber it)."""
+    if store is not None and store.load(session_id) is not None:
+        raise errors.SessionExistsError(
+            f"a session with id {session_id!r} already exists in the store; choose another id "
+            "(or load that session to continue it)"
+        )
 
 
 def _manager_from(data: dict[str, Any]) -> SessionManager:
