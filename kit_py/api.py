@@ -756,7 +756,12 @@ class Session:
             if user_approve is None:
                 answer = "refused"
             else:
-                reply = user_approve(action)
+                try:
+                    reply = user_approve(action)
+                except Exception as exc:  # a broken callback fails the turn like any other turn failure
+                    raise errors.ToolError(
+                        f"the approve callback raised {type(exc).__name__} for {action.tool}: {exc}"
+                    ) from exc
                 answer = reply if reply in _APPROVAL_ANSWERS else ("approved" if reply else "denied")
             allowed = answer in ("approved", "always")
             approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed))

@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from kit_py import Agent, tool
+from kit_py.errors import AgentError, ToolError
 from kit_py.tool_decorator import parse_docstring
 from kit_py.tools.base import ToolContext
 from kit_py.tools.registry import run_tool
@@ -228,3 +229,20 @@ def test_without_safe_mode_tools_just_run_and_without_a_callback_safe_mode_refus
     result = Agent(tools=["write", "bash"], safe_mode=True).session().run("go")
     assert not Path("plan.md").exists() and not Path("bash.txt").exists()
     assert [a.approved for a in result.approvals] == [False, False]
+
+
+def test_an_approve_callback_that_raises_fails_the_turn_with_a_tool_error(api):
+    def approve(call) -> bool:
+        return 1 / 0 > 0
+
+    session = Agent(tools=["write", "bash"]).session(safe_mode=True, approve=approve)
+    api.reply("hello")
+    session.run("hi")
+    before = session.entries
+    write_then_bash(api)
+    with pytest.raises(ToolError, match="approve callback raised ZeroDivisionError") as raised:
+        session.run("plan and run")
+    assert isinstance(raised.value, AgentError)
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+    assert session.entries == before
+    assert not Path("plan.md").exists()
