@@ -768,7 +768,11 @@ class Session:
             return answer
 
         return ToolSetup(
-            tools=list(self.agent.tools), cwd=self.agent.cwd, safe_mode=self.safe_mode, approve=approve
+            tools=list(self.agent.tools),
+            cwd=self.agent.cwd,
+            safe_mode=self.safe_mode,
+            approve=approve,
+            unanswerable="no approve callback was given (Agent or session `approve=`) to ask",
         )
 
     # --- channels ---------------------------------------------------------------------------------

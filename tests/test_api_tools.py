@@ -229,6 +229,9 @@ def test_without_safe_mode_tools_just_run_and_without_a_callback_safe_mode_refus
     result = Agent(tools=["write", "bash"], safe_mode=True).session().run("go")
     assert not Path("plan.md").exists() and not Path("bash.txt").exists()
     assert [a.approved for a in result.approvals] == [False, False]
+    refusals = [m["content"] for m in api.last_messages() if m["role"] == "tool"]
+    assert len(refusals) == 2
+    assert all("no approve callback was given" in text and "terminal" not in text for text in refusals)
 
 
 def test_an_approve_callback_that_raises_fails_the_turn_with_a_tool_error(api):
