@@ -132,6 +132,9 @@ class Approval:
     arguments: dict[str, Any]
     reason: str
     approved: bool
+    answer: str = ""
+    """"approved", "denied", "always", "refused" (nobody to ask), or "always (remembered)" for a call
+    allowed without asking by an earlier "always" in the same turn."""
 
 
 @dataclass
@@ -764,8 +767,13 @@ class Session:
                     ) from exc
                 answer = reply if reply in _APPROVAL_ANSWERS else ("approved" if reply else "denied")
             allowed = answer in ("approved", "always")
-            approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed))
+            approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed, answer))
             return answer
+
+        def remembered(action: PendingAction) -> None:
+            approvals.append(
+                Approval(action.tool, dict(action.arguments), action.reason, True, "always (remembered)")
+            )
 
         return ToolSetup(
             tools=list(self.agent.tools),
@@ -773,6 +781,7 @@ class Session:
             safe_mode=self.safe_mode,
             approve=approve,
             unanswerable="no approve callback was given (Agent or session `approve=`) to ask",
+            on_remembered=remembered,
         )
 
     # --- channels ---------------------------------------------------------------------------------

@@ -249,3 +249,24 @@ def test_an_approve_callback_that_raises_fails_the_turn_with_a_tool_error(api):
     assert isinstance(raised.value.__cause__, ZeroDivisionError)
     assert session.entries == before
     assert not Path("plan.md").exists()
+
+
+def test_always_is_remembered_for_the_turn_and_every_call_is_listed(api):
+    asked = []
+
+    def approve(call):
+        asked.append(call.arguments["path"])
+        return "always"
+
+    session = Agent(tools=["write"]).session(safe_mode=True, approve=approve)
+    api.reply(tool_calls=[{"id": "a", "name": "write", "arguments": {"path": "a.md", "content": "A"}}])
+    api.reply(tool_calls=[{"id": "b", "name": "write", "arguments": {"path": "b.md", "content": "B"}}])
+    api.reply("both written")
+    result = session.run("write two files")
+    assert asked == ["a.md"], "the second call is not asked about again"
+    assert Path("a.md").read_text() == "A" and Path("b.md").read_text() == "B"
+    listed = [(a.tool, a.arguments["path"], a.approved, a.answer) for a in result.approvals]
+    assert listed == [
+        ("write", "a.md", True, "always"),
+        ("write", "b.md", True, "always (remembered)"),
+    ]

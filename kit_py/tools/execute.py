@@ -98,6 +98,8 @@ def _pending_action(
     else:
         return None
     if key in setup.always_allowed:
+        if setup.on_remembered is not None:
+            setup.on_remembered(PendingAction(tool=tool.name, arguments=args, reason=reason, preview=""))
         return None
     plain = f"{tool.name} {json.dumps(args, ensure_ascii=False)}"
     try:
