@@ -75,6 +75,9 @@ class Message:
 
     @property
     def text(self) -> str:
+        """The text parts joined by newlines; for a tool message, its results' contents joined so."""
+        if self.role == "tool":
+            return "\n".join(str(r.get("content", "")) for r in self.tool_results)
         return fmt.message_text({"parts": self.parts})
 
     @property

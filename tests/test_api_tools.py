@@ -170,6 +170,7 @@ def test_the_tool_loop_runs_functions_and_streams_tool_events(api):
     assert result.tool_calls == [{"id": "call_1", "name": "add", "arguments": {"a": 2, "b": 40}}]
     assert [m.role for m in session.messages] == ["user", "assistant", "tool", "assistant"]
     assert session.messages[2].tool_results[0]["content"] == "42"
+    assert session.messages[2].text == "42"
 
 
 def test_builtin_tools_are_opt_in(api, tmp_path):
@@ -214,6 +215,7 @@ def test_safe_mode_asks_before_state_changes_and_records_decisions(api):
     results = {r["tool_call_id"]: r for r in session.messages[2].tool_results}
     assert results["w"]["is_error"] is False and results["b"]["is_error"] is True
     assert "denied" in results["b"]["content"]
+    assert session.messages[2].text == f"{results['w']['content']}\n{results['b']['content']}"
     records = [json.loads(e["data"]) for e in session.entries if e.get("ext_type") == "kit:approval"]
     assert [(r["tool"], r["answer"]) for r in records] == [("write", "approved"), ("bash", "denied")]
 
