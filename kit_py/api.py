@@ -153,7 +153,7 @@ class RunResult:
     """`kit_py.llm.Usage`: input/output/cache tokens and cost_usd (None when the price is unknown)."""
     session_id: str
     output: Any = None
-    """The validated pydantic object of `session.json(...)`."""
+    """The validated output of `session.json(...)`: a pydantic object, or plain JSON for a dict schema."""
     approvals: list[Approval] = field(default_factory=list)
 
     @property
@@ -601,7 +601,11 @@ class Session:
         return await asyncio.to_thread(self.run, prompt, **options)
 
     def json(self, prompt: str, schema: Any, *, retries: int = 1, **options: Any) -> RunResult:
-        """Ask for JSON matching `schema` (a pydantic model); `result.output` is the validated object.
+        """Ask for JSON matching `schema`; `result.output` is the validated value.
+
+        `schema` is a pydantic model class (or another type pydantic understands): `output` is an
+        instance of it; or a JSON schema dict: `output` is the plain JSON value, checked against it
+        with `jsonschema`. Anything else raises TypeError, an invalid schema dict ValueError.
 
         The schema goes to the provider as `response_format` (where supported) and into the prompt.
         An answer that does not validate is sent back once with the error; if it still fails,
