@@ -135,7 +135,11 @@ class ToolSetup:
     cwd: Path
     safe_mode: bool = False
     approve: ApproveCallback | None = None
+    unanswerable: str = "no terminal is available to ask"
+    """Why a "refused" answer means nobody could be asked; the model reads it in the refusal."""
     always_allowed: set[str] = field(default_factory=set)
+    on_remembered: Callable[[PendingAction], None] | None = None
+    """Told of each call that runs unasked because of an earlier "always" (its preview is empty)."""
     records: list[dict[str, Any]] = field(default_factory=list)
     """Entries (`kit:approval`) made while a step's calls ran; appended after its tool message."""
 

@@ -50,7 +50,8 @@ def execute_tool_call(
             setup.always_allowed.add(always_key)
         if answer not in (approval.APPROVED, approval.ALWAYS):
             record["action"] = "not run"
-            return _declined(name, action.reason, answer), True, {**_not_run(ctx), "approval": answer}
+            content = _declined(name, action.reason, answer, setup.unanswerable)
+            return content, True, {**_not_run(ctx), "approval": answer}
         record["action"] = "interrupted"  # stays so only if Ctrl-C stops the tool while it runs
         result = run_tool(tool, arguments_json, ctx)
         record.update(action="ran", is_error=result.is_error)
@@ -99,6 +100,8 @@ def _pending_action(
     else:
         return None
     if key in setup.always_allowed:
+        if setup.on_remembered is not None:
+            setup.on_remembered(PendingAction(tool=tool.name, arguments=args, reason=reason, preview=""))
         return None
     plain = f"{tool.name} {json.dumps(args, ensure_ascii=False)}"
     try:
@@ -122,10 +125,10 @@ def _ask(setup: ToolSetup, action: PendingAction) -> str:
     return answer
 
 
-def _declined(tool: str, reason: str, answer: str) -> str:
+def _declined(tool: str, reason: str, answer: str, unanswerable: str) -> str:
     if answer == approval.REFUSED:
         return (
-            f"Error: {tool} was not run: it needs the user's approval ({reason}) but no terminal is "
-            "available to ask. Nothing was changed; tell the user what you wanted to do instead."
+            f"Error: {tool} was not run: it needs the user's approval ({reason}) but {unanswerable}. "
+            "Nothing was changed; tell the user what you wanted to do instead."
         )
     return f"Error: the user denied this {tool} call ({reason}); it was not run and nothing was changed."
