@@ -37,7 +37,11 @@ PROMPT = "❯ "
 @contextmanager
 def _no_echo() -> Iterator[None]:
     """While an answer streams, keys are not echoed: a `^C` echo would shift the live region and leave
-    garbage lines, and typed-ahead text waits in the input queue for the next prompt instead."""
+    garbage lines, and typed-ahead text waits in the input queue for the next prompt instead.
+
+    Type-ahead must reach the prompt as typed: with ICRNL on, Enter (`\r`) would arrive as `\n`, which
+    the prompt reads as Ctrl-J (new line) instead of sending; with ICANON on, the line discipline would
+    hold the keys back and apply its own editing to them."""
     try:
         import termios
 
@@ -47,7 +51,8 @@ def _no_echo() -> Iterator[None]:
         yield
         return
     quiet = list(saved)
-    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    quiet[0] &= ~termios.ICRNL
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL | termios.ICANON)
     termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
         yield
