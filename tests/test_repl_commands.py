@@ -146,6 +146,13 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.send("look at @notes.txt and @pic.png" + ENTER)
     term.expect("seen")
     term.ready()
+    # /undo gives back what was typed, not the inlined file: sending it again attaches it once.
+    term.send("/undo" + ENTER)
+    assert "undone: look at @notes.txt and @pic.png — " in term.ready()
+    provider.reply("seen")
+    term.send(ENTER)
+    term.expect("seen")
+    term.ready()
     sent = provider.last_messages()
     assert "shell-out" in json.dumps(sent) and "hidden-out" not in json.dumps(sent)
     texts = [m["content"] for m in sent if isinstance(m["content"], str)]

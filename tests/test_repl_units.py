@@ -209,10 +209,14 @@ def test_history_names_attached_files_instead_of_repeating_them(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("long content\n" * 50)
     sent = attachments.expand("summarize @notes.txt please", tmp_path).text
     path = [{"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": sent}}]}]
+    typed = 'compare @notes.txt with <file path="x">\npasted\n</file>'  # a pasted block stays as typed
+    again = attachments.expand(typed, tmp_path).text
+    path.append({**path[0], "parts": [{"type": "text", "data": {"text": again}}], "typed": typed})
     console = _console()
     render_history(console, path, "monokai")
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "❯ summarize @notes.txt please  [attached: notes.txt]" in out and "long content" not in out
+    assert '<file path="x">\npasted\n</file>  [attached: notes.txt]' in out
 
 
 def test_history_shows_bracketed_text_literally():

@@ -356,7 +356,10 @@ class Repl:
             return
         if expanded.attached:
             self.note("attached: " + ", ".join(expanded.attached))
-        self.run_turn(agent.user_message(expanded.text, expanded.images), text)
+        entry = agent.user_message(expanded.text, expanded.images)
+        if expanded.text != text:
+            entry[attachments.TYPED_KEY] = text
+        self.run_turn(entry, text)
 
     def run_turn(self, user_entry: dict[str, Any], typed: str) -> None:
         """Run one turn; on failure before anything was saved, the typed text goes back into the prompt."""
