@@ -78,6 +78,7 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     prefs = yaml.safe_load((tmp_path / "config" / "preferences.yml").read_text())
     assert prefs == {"model": "openai/other-model", "thinking_level": "off", "theme": "light"}
 
+    assert session_files(kit_env) == []  # settings changed in an empty session create no file
     provider.reply("first answer")
     term.send("first question" + ENTER)
     term.expect("first answer")
@@ -109,6 +110,11 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert "model: openai/gpt-4.1-nano (remembered" in term.text
     term.send("/model openai/other-model" + ENTER)
     term.ready()
+    change = _entries(path)[-1]  # written at once: `kit -c` after /quit resumes the new model
+    assert change["type"] == "model_change" and change["model_id"] == "other-model"
+    term.send("/thinking low" + ENTER)
+    term.ready()
+    assert _entries(path)[-1]["thinking_level"] == "low"
 
     term.send("/copy" + ENTER)
     term.ready()
@@ -122,7 +128,9 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     answers = [e for e in entries if e.get("role") == "assistant"]
     users = [e for e in entries if e.get("role") == "user"]
     assert [u["parts"][0]["data"]["text"] for u in users] == ["first question", "first question"]
-    assert users[0]["parent_id"] == users[1]["parent_id"]  # siblings: a branch, nothing deleted
+    retry_change = next(e for e in entries if e["id"] == users[1]["parent_id"])  # asked with thinking low
+    assert retry_change["type"] == "model_change" and retry_change["thinking_level"] == "low"
+    assert users[0]["parent_id"] == retry_change["parent_id"]  # a branch, nothing deleted
     assert len(answers) == 2
     term.ready()
     term.send("/undo" + ENTER)

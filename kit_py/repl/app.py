@@ -192,10 +192,12 @@ class Repl:
             self.error(exc.message)
             return
         self.settings.model = name
+        self._record_model()
         self.note(f"model: {name}{self._remember('model', name)}")
 
     def set_thinking(self, level: str, quiet: bool = False) -> None:
         self.settings.thinking_level = level
+        self._record_model()
         remembered = self._remember("thinking_level", level)
         if not quiet:
             self.note(f"thinking level: {level}{remembered}")
@@ -205,6 +207,17 @@ class Repl:
         current = self.settings.thinking_level
         following = levels[(levels.index(current) + 1) % len(levels)] if current in levels else levels[0]
         self.set_thinking(following, quiet=True)
+
+    def _record_model(self) -> None:
+        """Write the model and thinking level to the session at once, so `kit -c` after /quit resumes them.
+
+        A session without entries has no file yet and does not get one just for this: its first turn
+        records the model anyway."""
+        if not self.session.entries:
+            return
+        change = agent._model_change_if_needed(self.settings, self.session)
+        if change:
+            self.session.append(change)
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
