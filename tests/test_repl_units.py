@@ -135,6 +135,12 @@ def test_completion_of_commands_arguments_and_paths(tmp_path: Path):
     ]
     assert _complete("read @s", tmp_path) == ["setup.cfg", "src/"]
     assert _complete("read @src/", tmp_path) == ["src/app.py"]
+    (tmp_path / "sub dir").mkdir()
+    (tmp_path / "sub dir" / "my notes.md").write_text("")
+    assert _complete("read @su", tmp_path) == ['"sub dir/']  # a space needs the quoted form
+    assert _complete('read @"s', tmp_path) == ['"setup.cfg"', '"src/', '"sub dir/']
+    assert _complete('@"src/app.py" and @"sub dir/my', tmp_path) == ['"sub dir/my notes.md"']
+    assert _complete('read @"sub dir/my notes.md" ', tmp_path) == []
     assert [c.text for c in path_completions(".h", tmp_path)] == [".hidden"]
 
 
