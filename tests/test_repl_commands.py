@@ -8,6 +8,7 @@ import re
 
 import yaml
 
+from kit_py.repl.stats import human_tokens
 from tests.conftest import session_files
 from tests.test_repl_pty import CTRL_C, ENTER, SHIFT_TAB, TAB, Terminal
 
@@ -157,7 +158,7 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     # /undo gives back what was typed, not the inlined file: sending it again attaches it once.
     term.send("/undo" + ENTER)
     assert "undone: look at @notes.txt and @pic.png — " in term.ready()
-    provider.reply("seen")
+    provider.reply("seen", usage={"prompt_tokens": 50000})
     term.send(ENTER)
     term.expect("seen")
     term.ready()
@@ -178,6 +179,8 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert "compacted: " in term.ready()
     compaction = _entries(path)[-1]
     assert compaction["type"] == "compaction" and "SUMMARY: the user looked at notes" in compaction["summary"]
+    term.send("/u" + ENTER)  # the context shrank at once, not only after the next answer
+    assert f"context:       ~{human_tokens(compaction['tokens_after'])} tokens" in term.ready()
     assert "keep the file names" in json.dumps(provider.last_messages())  # the focus reached the summarizer
     provider.reply("after compaction")
     term.send("go on" + ENTER)

@@ -13,12 +13,15 @@ from prompt_toolkit.document import Document
 from rich.console import Console
 
 from kit_py.agent import TurnEvent
+from kit_py.config import Settings
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
+from kit_py.repl.app import Repl
 from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
 from kit_py.repl.completer import ReplCompleter, path_completions
 from kit_py.repl.render import TurnView, render_history
 from kit_py.repl.theme import get_theme, rich_theme
+from kit_py.session import SessionManager
 
 REQUIRED = (
     "help",
@@ -156,12 +159,21 @@ def test_shell_escape_parsing_and_context_message(tmp_path: Path):
     )
 
 
-def test_context_tokens_use_reported_usage_then_estimates():
-    user = {"role": "user", "parts": [{"type": "text", "data": {"text": "x" * 400}}]}
-    answer = {"role": "assistant", "parts": [], "usage": {"input_tokens": 1000, "output_tokens": 50}}
-    aborted = {"role": "assistant", "parts": [], "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
-    assert stats.context_tokens([user]) == stats.estimate_tokens(user)
-    assert stats.context_tokens([user, answer, user, aborted]) == 1050 + stats.estimate_tokens(user) + 1
+def test_context_size_uses_reported_usage_then_estimates_and_drops_it_after_compaction(tmp_path: Path):
+    user = {"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": "x" * 400}}]}
+    answer = {"type": "message", "role": "assistant", "parts": [], "usage": {"input_tokens": 1000}}
+    aborted = {**answer, "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
+    session = SessionManager.create(None, str(tmp_path))
+    repl = Repl(Settings(), session)
+    session.append(user)
+    assert repl.context_size() == (100, None)  # bytes/4 until the provider reports usage
+    session.append_many([{**answer, "usage": {"input_tokens": 1000, "output_tokens": 50}}, user, aborted])
+    assert repl.context_size()[0] == 1050 + 100  # a failed answer's usage does not count
+    kept = session.append(dict(user))
+    session.append_many(
+        [dict(answer), {"type": "compaction", "summary": "s" * 40, "first_kept_entry_id": kept["id"]}]
+    )
+    assert repl.context_size()[0] == 100 + 10  # the kept message and the summary, at once
     entries = [
         {"type": "message", **answer, "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.25}},
         {"type": "message", **answer, "usage": {"input_tokens": 1, "output_tokens": 1, "cost_usd": 0.5}},

@@ -113,10 +113,15 @@ class Repl:
 
     def _session_numbers(self) -> tuple[int, float | None]:
         """(context tokens, session cost), recomputed only when the session changed: the status line
-        asks on every keypress and a long session must not make typing slow."""
+        asks on every keypress and a long session must not make typing slow.
+
+        The context is the compaction engine's own estimate: after a compaction it no longer counts the
+        provider's usage from before it, so the status line and /usage show the smaller context at once."""
+        from kit_py.compactor import context_tokens
+
         key = (self.session, self.session.leaf_id, len(self.session.entries))
         if self._numbers[0] != key:
-            tokens = stats.context_tokens(self.session.build_context().messages)
+            tokens = context_tokens(self.session, [])
             self._numbers = (key, (tokens, stats.usage_totals(self.session.entries).cost_usd))
         return self._numbers[1]
 
