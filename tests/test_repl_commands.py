@@ -233,6 +233,9 @@ def test_preferences_survive_a_restart_and_flags_and_config_win(kit_env, workdir
     (workdir / ".kit.yml").write_text("thinking_level: low\n")  # config file beats the preference
     configured = Terminal([], env, workdir)
     assert "thinking low" in configured.expect(" tok")
+    configured.send("/thinking high" + ENTER)  # says so instead of promising to remember it
+    note = "high (saved as a preference, but ./.kit.yml sets thinking_level and wins on the next start)"
+    assert "thinking level: " + note in configured.ready()
     configured.send("/quit" + ENTER)
     assert configured.wait_exit() == 0
 
