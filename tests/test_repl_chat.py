@@ -136,6 +136,14 @@ def test_status_line_shows_context_share_of_a_known_window_and_cost(kit_env, wor
     term.settle(0.3)
     status = term.screen().splitlines()[-1]
     assert status.startswith(" openai/gpt-4o · thinking off · ctx 10% of 128.0k · $0.0")
+
+    # Enter typed while an answer streams sends the typed-ahead line once the prompt is back.
+    provider.reply("slow-start " + "word " * 40 + "slow-end", chunk_size=10, delay=0.05)
+    term.send("stream slowly" + ENTER)
+    term.expect("slow-start")
+    term.send("/usage" + ENTER)
+    term.expect("slow-end")
+    assert "input tokens:" in term.expect("output tokens:", timeout=5)
     term.send(CTRL_D)
     assert term.wait_exit() == 0
 

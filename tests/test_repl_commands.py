@@ -8,6 +8,7 @@ import re
 
 import yaml
 
+from kit_py.repl.stats import human_tokens
 from tests.conftest import session_files
 from tests.test_repl_pty import CTRL_C, ENTER, SHIFT_TAB, TAB, Terminal
 
@@ -78,6 +79,7 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     prefs = yaml.safe_load((tmp_path / "config" / "preferences.yml").read_text())
     assert prefs == {"model": "openai/other-model", "thinking_level": "off", "theme": "light"}
 
+    assert session_files(kit_env) == []  # settings changed in an empty session create no file
     provider.reply("first answer")
     term.send("first question" + ENTER)
     term.expect("first answer")
@@ -109,6 +111,11 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert "model: openai/gpt-4.1-nano (remembered" in term.text
     term.send("/model openai/other-model" + ENTER)
     term.ready()
+    change = _entries(path)[-1]  # written at once: `kit -c` after /quit resumes the new model
+    assert change["type"] == "model_change" and change["model_id"] == "other-model"
+    term.send("/thinking low" + ENTER)
+    term.ready()
+    assert _entries(path)[-1]["thinking_level"] == "low"
 
     term.send("/copy" + ENTER)
     term.ready()
@@ -122,7 +129,9 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     answers = [e for e in entries if e.get("role") == "assistant"]
     users = [e for e in entries if e.get("role") == "user"]
     assert [u["parts"][0]["data"]["text"] for u in users] == ["first question", "first question"]
-    assert users[0]["parent_id"] == users[1]["parent_id"]  # siblings: a branch, nothing deleted
+    retry_change = next(e for e in entries if e["id"] == users[1]["parent_id"])  # asked with thinking low
+    assert retry_change["type"] == "model_change" and retry_change["thinking_level"] == "low"
+    assert users[0]["parent_id"] == retry_change["parent_id"]  # a branch, nothing deleted
     assert len(answers) == 2
     term.ready()
     term.send("/undo" + ENTER)
@@ -146,6 +155,13 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.send("look at @notes.txt and @pic.png" + ENTER)
     term.expect("seen")
     term.ready()
+    # /undo gives back what was typed, not the inlined file: sending it again attaches it once.
+    term.send("/undo" + ENTER)
+    assert "undone: look at @notes.txt and @pic.png — " in term.ready()
+    provider.reply("seen", usage={"prompt_tokens": 50000})
+    term.send(ENTER)
+    term.expect("seen")
+    term.ready()
     sent = provider.last_messages()
     assert "shell-out" in json.dumps(sent) and "hidden-out" not in json.dumps(sent)
     texts = [m["content"] for m in sent if isinstance(m["content"], str)]
@@ -163,6 +179,8 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     assert "compacted: " in term.ready()
     compaction = _entries(path)[-1]
     assert compaction["type"] == "compaction" and "SUMMARY: the user looked at notes" in compaction["summary"]
+    term.send("/u" + ENTER)  # the context shrank at once, not only after the next answer
+    assert f"context:       ~{human_tokens(compaction['tokens_after'])} tokens" in term.ready()
     assert "keep the file names" in json.dumps(provider.last_messages())  # the focus reached the summarizer
     provider.reply("after compaction")
     term.send("go on" + ENTER)
@@ -215,6 +233,9 @@ def test_preferences_survive_a_restart_and_flags_and_config_win(kit_env, workdir
     (workdir / ".kit.yml").write_text("thinking_level: low\n")  # config file beats the preference
     configured = Terminal([], env, workdir)
     assert "thinking low" in configured.expect(" tok")
+    configured.send("/thinking high" + ENTER)  # says so instead of promising to remember it
+    note = "high (saved as a preference, but ./.kit.yml sets thinking_level and wins on the next start)"
+    assert "thinking level: " + note in " ".join(configured.ready().split())  # may wrap
     configured.send("/quit" + ENTER)
     assert configured.wait_exit() == 0
 

@@ -13,12 +13,15 @@ from prompt_toolkit.document import Document
 from rich.console import Console
 
 from kit_py.agent import TurnEvent
+from kit_py.config import Settings
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
+from kit_py.repl.app import Repl
 from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
 from kit_py.repl.completer import ReplCompleter, path_completions
 from kit_py.repl.render import TurnView, render_history
 from kit_py.repl.theme import get_theme, rich_theme
+from kit_py.session import SessionManager
 
 REQUIRED = (
     "help",
@@ -135,6 +138,12 @@ def test_completion_of_commands_arguments_and_paths(tmp_path: Path):
     ]
     assert _complete("read @s", tmp_path) == ["setup.cfg", "src/"]
     assert _complete("read @src/", tmp_path) == ["src/app.py"]
+    (tmp_path / "sub dir").mkdir()
+    (tmp_path / "sub dir" / "my notes.md").write_text("")
+    assert _complete("read @su", tmp_path) == ['"sub dir/']  # a space needs the quoted form
+    assert _complete('read @"s', tmp_path) == ['"setup.cfg"', '"src/', '"sub dir/']
+    assert _complete('@"src/app.py" and @"sub dir/my', tmp_path) == ['"sub dir/my notes.md"']
+    assert _complete('read @"sub dir/my notes.md" ', tmp_path) == []
     assert [c.text for c in path_completions(".h", tmp_path)] == [".hidden"]
 
 
@@ -150,12 +159,21 @@ def test_shell_escape_parsing_and_context_message(tmp_path: Path):
     )
 
 
-def test_context_tokens_use_reported_usage_then_estimates():
-    user = {"role": "user", "parts": [{"type": "text", "data": {"text": "x" * 400}}]}
-    answer = {"role": "assistant", "parts": [], "usage": {"input_tokens": 1000, "output_tokens": 50}}
-    aborted = {"role": "assistant", "parts": [], "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
-    assert stats.context_tokens([user]) == stats.estimate_tokens(user)
-    assert stats.context_tokens([user, answer, user, aborted]) == 1050 + stats.estimate_tokens(user) + 1
+def test_context_size_uses_reported_usage_then_estimates_and_drops_it_after_compaction(tmp_path: Path):
+    user = {"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": "x" * 400}}]}
+    answer = {"type": "message", "role": "assistant", "parts": [], "usage": {"input_tokens": 1000}}
+    aborted = {**answer, "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
+    session = SessionManager.create(None, str(tmp_path))
+    repl = Repl(Settings(), session)
+    session.append(user)
+    assert repl.context_size() == (100, None)  # bytes/4 until the provider reports usage
+    session.append_many([{**answer, "usage": {"input_tokens": 1000, "output_tokens": 50}}, user, aborted])
+    assert repl.context_size()[0] == 1050 + 100  # a failed answer's usage does not count
+    kept = session.append(dict(user))
+    session.append_many(
+        [dict(answer), {"type": "compaction", "summary": "s" * 40, "first_kept_entry_id": kept["id"]}]
+    )
+    assert repl.context_size()[0] == 100 + 10  # the kept message and the summary, at once
     entries = [
         {"type": "message", **answer, "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.25}},
         {"type": "message", **answer, "usage": {"input_tokens": 1, "output_tokens": 1, "cost_usd": 0.5}},
@@ -209,10 +227,14 @@ def test_history_names_attached_files_instead_of_repeating_them(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("long content\n" * 50)
     sent = attachments.expand("summarize @notes.txt please", tmp_path).text
     path = [{"type": "message", "role": "user", "parts": [{"type": "text", "data": {"text": sent}}]}]
+    typed = 'compare @notes.txt with <file path="x">\npasted\n</file>'  # a pasted block stays as typed
+    again = attachments.expand(typed, tmp_path).text
+    path.append({**path[0], "parts": [{"type": "text", "data": {"text": again}}], "typed": typed})
     console = _console()
     render_history(console, path, "monokai")
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "❯ summarize @notes.txt please  [attached: notes.txt]" in out and "long content" not in out
+    assert '<file path="x">\npasted\n</file>  [attached: notes.txt]' in out
 
 
 def test_history_shows_bracketed_text_literally():

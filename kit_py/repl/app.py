@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kit_py import __version__, agent
-from kit_py.config import THINKING_LEVELS, Settings, data_dir, save_preference
+from kit_py.config import THINKING_LEVELS, Settings, _read_yaml, data_dir, save_preference
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY, split
@@ -37,7 +37,11 @@ PROMPT = "❯ "
 @contextmanager
 def _no_echo() -> Iterator[None]:
     """While an answer streams, keys are not echoed: a `^C` echo would shift the live region and leave
-    garbage lines, and typed-ahead text waits in the input queue for the next prompt instead."""
+    garbage lines, and typed-ahead text waits in the input queue for the next prompt instead.
+
+    Type-ahead must reach the prompt as typed: with ICRNL on, Enter (`\r`) would arrive as `\n`, which
+    the prompt reads as Ctrl-J (new line) instead of sending; with ICANON on, the line discipline would
+    hold the keys back and apply its own editing to them."""
     try:
         import termios
 
@@ -47,7 +51,8 @@ def _no_echo() -> Iterator[None]:
         yield
         return
     quiet = list(saved)
-    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    quiet[0] &= ~termios.ICRNL
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL | termios.ICANON)
     termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
         yield
@@ -108,10 +113,15 @@ class Repl:
 
     def _session_numbers(self) -> tuple[int, float | None]:
         """(context tokens, session cost), recomputed only when the session changed: the status line
-        asks on every keypress and a long session must not make typing slow."""
+        asks on every keypress and a long session must not make typing slow.
+
+        The context is the compaction engine's own estimate: after a compaction it no longer counts the
+        provider's usage from before it, so the status line and /usage show the smaller context at once."""
+        from kit_py.compactor import context_tokens
+
         key = (self.session, self.session.leaf_id, len(self.session.entries))
         if self._numbers[0] != key:
-            tokens = stats.context_tokens(self.session.build_context().messages)
+            tokens = context_tokens(self.session, [])
             self._numbers = (key, (tokens, stats.usage_totals(self.session.entries).cost_usd))
         return self._numbers[1]
 
@@ -167,13 +177,28 @@ class Repl:
     # --- changing settings -----------------------------------------------------------------------------
 
     def _remember(self, key: str, value: str) -> str:
-        """Save a preference; returns the note to show (a failure to save is reported, not fatal)."""
+        """Save a preference; returns the note to show (a failure to save is reported, not fatal).
+
+        A config file beats a preference on the next start, so the note says so instead of promising."""
         try:
             save_preference(key, value)
         except OSError as exc:
             self.warn(f"could not remember it: {exc.strerror or exc} ({exc.filename or 'preferences.yml'})")
             return " (for this session only)"
+        config_file = self._config_file_setting(key)
+        if config_file:
+            return f" (saved as a preference, but {config_file} sets {key} and wins on the next start)"
         return " (remembered for next time)"
+
+    def _config_file_setting(self, key: str) -> str | None:
+        """The config file that sets `key` (the project file before the home one), as the user writes it."""
+        for shown, path in (("./.kit.yml", self.cwd / ".kit.yml"), ("~/.kit.yml", Path.home() / ".kit.yml")):
+            try:
+                if _read_yaml(path).get(key) is not None:
+                    return shown
+            except KitError:  # edited into something unreadable since the start: it sets nothing
+                continue
+        return None
 
     def set_model(self, name: str) -> None:
         from kit_py import llm
@@ -187,10 +212,12 @@ class Repl:
             self.error(exc.message)
             return
         self.settings.model = name
+        self._record_model()
         self.note(f"model: {name}{self._remember('model', name)}")
 
     def set_thinking(self, level: str, quiet: bool = False) -> None:
         self.settings.thinking_level = level
+        self._record_model()
         remembered = self._remember("thinking_level", level)
         if not quiet:
             self.note(f"thinking level: {level}{remembered}")
@@ -200,6 +227,17 @@ class Repl:
         current = self.settings.thinking_level
         following = levels[(levels.index(current) + 1) % len(levels)] if current in levels else levels[0]
         self.set_thinking(following, quiet=True)
+
+    def _record_model(self) -> None:
+        """Write the model and thinking level to the session at once, so `kit -c` after /quit resumes them.
+
+        A session without entries has no file yet and does not get one just for this: its first turn
+        records the model anyway."""
+        if not self.session.entries:
+            return
+        change = agent._model_change_if_needed(self.settings, self.session)
+        if change:
+            self.session.append(change)
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
@@ -351,7 +389,10 @@ class Repl:
             return
         if expanded.attached:
             self.note("attached: " + ", ".join(expanded.attached))
-        self.run_turn(agent.user_message(expanded.text, expanded.images), text)
+        entry = agent.user_message(expanded.text, expanded.images)
+        if expanded.text != text:
+            entry[attachments.TYPED_KEY] = text
+        self.run_turn(entry, text)
 
     def run_turn(self, user_entry: dict[str, Any], typed: str) -> None:
         """Run one turn; on failure before anything was saved, the typed text goes back into the prompt."""

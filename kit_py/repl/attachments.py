@@ -10,8 +10,10 @@ import base64
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kit_py.errors import UsageError
+from kit_py.session.format import message_text
 
 MAX_TEXT_BYTES = 256 * 1024
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -24,6 +26,10 @@ IMAGE_TYPES = {
 }
 # @path, or @"path with spaces"; must start the input or follow whitespace (not an e-mail address).
 MENTION = re.compile(r'(?<!\S)@(?:"([^"]+)"|(\S+))')
+
+
+TYPED_KEY = "typed"
+"""Extra field of a user message entry: the prompt as typed, when attachments made the sent text differ."""
 
 
 @dataclass
@@ -81,3 +87,10 @@ def expand(text: str, cwd: Path) -> Expanded:
     if blocks:
         result.text = text + "\n\n" + "\n\n".join(blocks)
     return result
+
+
+def typed_text(entry: dict[str, Any]) -> str:
+    """What the user typed for a user message: /undo and /retry give this back, never the inlined files
+    (sending those again would attach every file twice)."""
+    typed = entry.get(TYPED_KEY)
+    return typed if isinstance(typed, str) else message_text(entry)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kit_py.config import THINKING_LEVELS
 from kit_py.repl import stats
+from kit_py.repl.attachments import TYPED_KEY, typed_text
 from kit_py.repl.theme import THEMES
 from kit_py.session.format import message_text
 
@@ -284,7 +285,7 @@ def _undo(repl: Repl, args: str) -> None:
         repl.new_session()
     else:
         repl.session.move_leaf(parent)
-    text = message_text(target)
+    text = typed_text(target)
     repl.pending_input = text
     repl.note(f"undone: {_short(text)} — the branch stays in the session file; your prompt is back to edit")
 
@@ -296,12 +297,15 @@ def _retry(repl: Repl, args: str) -> None:
         return
     parent = repl.session.tree.parent_of(target["id"])
     user_entry = {"type": "message", "role": "user", "parts": [dict(p) for p in target.get("parts", [])]}
+    typed = typed_text(target)
+    if TYPED_KEY in target:
+        user_entry[TYPED_KEY] = typed
     if parent is None:
         repl.new_session()
     else:
         repl.session.branch(parent)
-    repl.note(f"retrying: {_short(message_text(target))}")
-    repl.run_turn(user_entry, message_text(target))
+    repl.note(f"retrying: {_short(typed)}")
+    repl.run_turn(user_entry, typed)
 
 
 def _short(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from kit_py.repl.app import Repl
 
 MAX_PATH_COMPLETIONS = 200
+MENTION_AT_CURSOR = re.compile(r'(?<!\S)@("[^"]*|[^\s"]*)$')
+"""The `@path` being typed: unquoted, or inside an opened quote (`@"my no`), which may hold spaces."""
 
 
 class ReplCompleter(Completer):
@@ -25,9 +28,9 @@ class ReplCompleter(Completer):
         if before.startswith("/") and "\n" not in before:
             yield from self._slash(before)
             return
-        word = before.split()[-1] if before and not before[-1].isspace() else ""
-        if word.startswith("@"):
-            yield from path_completions(word[1:], self.repl.cwd)
+        mention = MENTION_AT_CURSOR.search(before)
+        if mention:
+            yield from path_completions(mention.group(1), self.repl.cwd)
 
     def _slash(self, before: str) -> Iterable[Completion]:
         registry = self.repl.registry
@@ -46,9 +49,16 @@ class ReplCompleter(Completer):
 
 
 def path_completions(typed: str, cwd: Path) -> Iterable[Completion]:
-    """Entries of the folder being typed whose names start with what follows the last slash."""
-    name_part = typed.rpartition("/")[2]
-    prefix = typed[: len(typed) - len(name_part)]  # what was typed up to and including the last slash
+    """Entries of the folder being typed whose names start with what follows the last slash.
+
+    `typed` is what follows the `@`, an opening quote included. A path with a space is completed to
+    the quoted form attachments understand (`"sub dir/my notes.md"`); a folder keeps its quote open so
+    Tab can go on inside it.
+    """
+    quoted = typed.startswith('"')
+    path_typed = typed[1:] if quoted else typed
+    name_part = path_typed.rpartition("/")[2]
+    prefix = path_typed[: len(path_typed) - len(name_part)]  # up to and including the last slash
     base = Path(prefix).expanduser() if prefix else Path(".")
     folder = base if base.is_absolute() else cwd / base
     try:
@@ -60,9 +70,10 @@ def path_completions(typed: str, cwd: Path) -> Iterable[Completion]:
         if not name.startswith(name_part) or (name.startswith(".") and not name_part.startswith(".")):
             continue
         is_dir = (folder / name).is_dir()
-        yield Completion(
-            prefix + name + ("/" if is_dir else ""), -len(typed), display=name + ("/" if is_dir else "")
-        )
+        path = prefix + name + ("/" if is_dir else "")
+        if quoted or " " in path:
+            path = '"' + path + ("" if is_dir else '"')
+        yield Completion(path, -len(typed), display=name + ("/" if is_dir else ""))
         shown += 1
         if shown >= MAX_PATH_COMPLETIONS:
             return

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from kit_py.repl.attachments import TYPED_KEY
 from kit_py.session.format import message_text
 
 if TYPE_CHECKING:
@@ -33,12 +34,15 @@ FILE_BLOCK = re.compile(r'\n*<file path="([^"]*)">\n.*?</file>', re.S)
 """An `@file` attachment inlined into a user message (see attachments.py)."""
 
 
-def user_display(text: str) -> str:
+def user_display(entry: Entry) -> str:
     """A user message as the user typed it: inlined attachments are named, not printed again."""
-    names = FILE_BLOCK.findall(text)
-    if not names:
-        return text
-    return FILE_BLOCK.sub("", text).rstrip() + f"  [attached: {', '.join(names)}]"
+    text = message_text(entry)
+    typed = entry.get(TYPED_KEY)
+    if isinstance(typed, str) and text.startswith(typed):
+        shown, names = typed, FILE_BLOCK.findall(text[len(typed) :])
+    else:  # written before kit kept the typed text
+        shown, names = FILE_BLOCK.sub("", text).rstrip(), FILE_BLOCK.findall(text)
+    return shown + f"  [attached: {', '.join(names)}]" if names else text
 
 
 def one_line(text: str, width: int = 160) -> str:
@@ -133,7 +137,7 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
     role = entry.get("role")
     if role == "user":
         images = sum(1 for p in parts if p.get("type") == "image")
-        print_user(console, user_display(message_text(entry)), images)
+        print_user(console, user_display(entry), images)
     elif role == "tool":
         for part in parts:
             data = part.get("data") or {}

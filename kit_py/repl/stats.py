@@ -1,4 +1,4 @@
-"""Numbers about a session for the status line, /session and /usage: tokens, cost, context size.
+"""Numbers about a session for the status line, /session and /usage: tokens and cost.
 
 Pure functions over entry dicts; the REPL caches their results per leaf so the toolbar stays cheap.
 """
@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 Entry = dict[str, Any]
 
@@ -45,27 +43,6 @@ def usage_totals(entries: list[Entry]) -> UsageTotals:
         if isinstance(cost, (int, float)):
             totals.cost_usd = (totals.cost_usd or 0.0) + float(cost)
     return totals
-
-
-def estimate_tokens(message: Entry) -> int:
-    """bytes/4 of the message's parts (DESIGN.md §5), at least 1 for any message."""
-    return max(1, len(orjson.dumps(message.get("parts") or [])) // 4)
-
-
-def context_tokens(messages: list[Entry]) -> int:
-    """Tokens the next request will carry: the last reported usage plus estimates for what came after it."""
-    for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        usage = message.get("usage")
-        if (
-            message.get("role") == "assistant"
-            and isinstance(usage, dict)
-            and usage.get("input_tokens")
-            and message.get("stop_reason") not in ("aborted", "error")
-        ):
-            reported = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
-            return reported + sum(estimate_tokens(m) for m in messages[index + 1 :])
-    return sum(estimate_tokens(m) for m in messages)
 
 
 def human_tokens(count: int) -> str:
