@@ -90,7 +90,8 @@ def apply_session_model(settings: Settings, session: SessionManager) -> None:
         settings.thinking_level = thinking_level
 
 
-def _model_change_if_needed(settings: Settings, session: SessionManager) -> dict[str, Any] | None:
+def model_change_if_needed(settings: Settings, session: SessionManager) -> dict[str, Any] | None:
+    """A `model_change` entry when the settings' model or thinking level differ from the session's."""
     provider = llm.provider_of(settings.model)
     model_id = settings.model.split("/", 1)[1] if "/" in settings.model else settings.model
     recorded = session.current_model()
@@ -156,7 +157,7 @@ def run_turn(
     """Run one user turn to completion (through any tool steps) and persist it."""
     emit = on_event or (lambda event: None)
     pending: list[dict[str, Any]] = []
-    change = _model_change_if_needed(settings, session)
+    change = model_change_if_needed(settings, session)
     if change:
         pending.append(change)
     pending.append(user_entry)

@@ -235,7 +235,7 @@ class Repl:
         records the model anyway."""
         if not self.session.entries:
             return
-        change = agent._model_change_if_needed(self.settings, self.session)
+        change = agent.model_change_if_needed(self.settings, self.session)
         if change:
             self.session.append(change)
 
