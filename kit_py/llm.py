@@ -532,9 +532,7 @@ def _mid_stream_error(exc: Exception, error: errors.KitError, timeout: float) ->
     """Why a stream broke after output arrived, without litellm's invented '500'."""
     transport = _transport_failure(exc)
     if transport == "timeout":
-        return errors.RequestTimeoutError(
-            f"the provider stopped sending for {timeout:g} s (partial answer kept)"
-        )
+        return errors.RequestTimeoutError(f"the provider stopped sending for {timeout:g} s mid-answer")
     if transport == "dropped":
         return errors.IncompleteResponseError(
             f"the connection dropped mid-answer (incomplete): {_provider_message(exc)}"
