@@ -78,6 +78,10 @@ class ProviderError(AgentError):
     exit_code = ExitCode.PROVIDER
 
 
+class ServerError(ProviderError):
+    """The provider failed on its side (5xx): worth retrying, unlike a rejected request."""
+
+
 class RequestTimeoutError(AgentError):
     exit_code = ExitCode.TIMEOUT
 

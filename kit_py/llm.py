@@ -8,6 +8,7 @@ returns the assembled assistant parts.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,10 @@ FINISH_TO_STOP_REASON = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
 }
-RETRYABLE = (errors.RateLimitError, errors.ProviderError)  # a refused connection fails fast
+# Only failures that may pass on their own are retried: a rejected request (4xx) or a refused
+# connection fails fast.
+RETRYABLE = (errors.RateLimitError, errors.ServerError)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _litellm: Any = None
 _import_lock = threading.Lock()
@@ -49,12 +53,35 @@ def load_litellm(debug: bool = False) -> Any:
             litellm.suppress_debug_info = True
             litellm.drop_params = True
             litellm.telemetry = False
+            _raise_unfixable_422s()
             if not debug:
                 _quiet_litellm_loggers()
             _litellm = litellm
         if debug:
             _litellm._turn_on_debug()
         return _litellm
+
+
+def _raise_unfixable_422s() -> None:
+    """With drop_params on, litellm answers a 422 by retrying without the rejected params, and when
+    the body names none it retries unchanged and finally returns None, losing the provider's words.
+    Re-raise the 422 when there is nothing to drop."""
+    try:
+        from litellm.llms.openai import openai as openai_llm
+    except ImportError:
+        return
+    original = getattr(openai_llm, "drop_params_from_unprocessable_entity_error", None)
+    if original is None or getattr(original, "_kit_wrapped", False):
+        return
+
+    def drop_or_raise(e: Any, data: Any) -> Any:
+        kept = original(e, data)
+        if len(kept) == len(data):
+            raise e
+        return kept
+
+    drop_or_raise._kit_wrapped = True  # type: ignore[attr-defined]
+    openai_llm.drop_params_from_unprocessable_entity_error = drop_or_raise
 
 
 def warm_up() -> threading.Thread:
@@ -205,7 +232,7 @@ def model_limits(model: str) -> tuple[int | None, int | None]:
 def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": req.model,
-        "messages": req.messages,
+        "messages": without_lone_surrogates(req.messages),
         "stream": stream,
         "timeout": req.timeout,
         "num_retries": 0,  # kit retries itself, with visible backoff and Retry-After support
@@ -230,6 +257,18 @@ def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
     return kwargs
 
 
+def without_lone_surrogates(value: Any) -> Any:
+    """Replace lone surrogates (undecodable argv/stdin bytes) with U+FFFD in every string: they cannot
+    be encoded as UTF-8, and litellm would fail locally with a misleading '500'."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _first_line(text: str) -> str:
     line = str(text).strip().splitlines()[0] if str(text).strip() else ""
     return line[:300]
@@ -237,7 +276,13 @@ def _first_line(text: str) -> str:
 
 def _provider_message(exc: Exception) -> str:
     """The provider's own words, without litellm's 'litellm.XError: OpenAIException - ' prefixes."""
-    text = _first_line(getattr(exc, "message", None) or str(exc))
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else None
+        if isinstance(message, str) and message.strip():
+            return _first_line(message)
+    text = _first_line(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
     for sep in ("Exception - ", "Error: "):
         if sep in text:
             text = text.split(sep, 1)[1]
@@ -246,11 +291,42 @@ def _provider_message(exc: Exception) -> str:
     if text[:2] in ("b'", 'b"'):  # some providers' bodies arrive as a bytes repr
         text = text[2:-1] if text[-1:] == text[1] else text[2:]
     try:
-        body = json.loads(text)
-        text = body.get("error", {}).get("message", text) if isinstance(body, dict) else text
-    except (ValueError, AttributeError):
-        pass
-    return text
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    inner = parsed.get("error", parsed) if isinstance(parsed, dict) else None
+    message = inner.get("message") if isinstance(inner, dict) else None
+    return message if isinstance(message, str) and message else text
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from or while handling."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _transport_failure(exc: Exception) -> str | None:
+    """'timeout' or 'dropped' when the HTTP connection itself failed after it was made, else None."""
+    import httpx
+
+    chain = _chain(exc)
+    if any(isinstance(e, httpx.TimeoutException) for e in chain):
+        return "timeout"
+    if any(isinstance(e, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)) for e in chain):
+        return "dropped"
+    return None
+
+
+def _is_local(exc: Exception) -> bool:
+    """True when litellm failed before any HTTP response (it still labels such errors 500)."""
+    if getattr(exc, "litellm_response_headers", None) is not None:
+        return False
+    local_types = (UnicodeError, TypeError, AttributeError, KeyError, IndexError)
+    return any(isinstance(e, local_types) for e in _chain(exc)) or "codec can't" in str(exc)
 
 
 def map_error(exc: Exception, model: str, api_base: str | None) -> errors.KitError:
@@ -269,16 +345,21 @@ def map_error(exc: Exception, model: str, api_base: str | None) -> errors.KitErr
         return errors.ModelNotFoundError(f"model {model!r} not found at {where} (404): {detail}")
     if isinstance(exc, litellm.RateLimitError) or status == 429:
         return errors.RateLimitError(f"rate limited by {where} (429): {detail}")
-    if isinstance(exc, litellm.Timeout):
+    transport = _transport_failure(exc)
+    if isinstance(exc, litellm.Timeout) or transport == "timeout":
         return errors.RequestTimeoutError(f"request to {where} timed out")
     if isinstance(exc, litellm.APIConnectionError) and status is None or status == 500 and _refused(exc):
         return errors.ConnectionFailedError(f"cannot connect to {where}: {detail}")
+    if transport == "dropped":
+        return errors.ServerError(f"the connection to {where} dropped: {detail}")
     if isinstance(exc, litellm.BadRequestError) and "LLM Provider NOT provided" in str(exc):
         return errors.ModelNotFoundError(
             f"unknown model {model!r}: use a litellm model string like openai/gpt-4o"
         )
+    if _is_local(exc):
+        return errors.AgentError(f"could not send the request to {where}: {detail}")
     if status is not None and status >= 500:
-        return errors.ProviderError(f"{where} failed with {status}: {detail}")
+        return errors.ServerError(f"{where} failed with {status}: {detail}")
     if status is not None:
         return errors.ProviderError(f"{where} rejected the request ({status}): {detail}")
     return errors.ProviderError(f"{where}: {detail}")
@@ -291,9 +372,16 @@ def _refused(exc: Exception) -> bool:
 
 def _retry_delay(exc: Exception, attempt: int) -> float:
     """Honour Retry-After when the server sends it; otherwise exponential backoff (1, 2, 4 s ...)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    retry_after = headers.get("retry-after") if hasattr(headers, "get") else None
+    # litellm keeps the provider's headers on the exception; `response` may be one it made up.
+    retry_after: Any = None
+    sources: list[Any] = [
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ]
+    for headers in sources:
+        if hasattr(headers, "get") and headers.get("retry-after"):
+            retry_after = headers.get("retry-after")
+            break
     if retry_after:
         try:
             return min(max(float(retry_after), 0.0), 60.0)
@@ -402,6 +490,8 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
         stream: Any = None
         try:
             stream = litellm.completion(**_completion_kwargs(req, stream=True))
+            if stream is None:  # litellm swallowed an error it thought it could fix
+                raise errors.ProviderError(f"{req.api_base or provider_of(req.model)} rejected the request")
             for chunk in stream:
                 received = True
                 assembler.feed(chunk)
@@ -409,6 +499,8 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
             assembler.finish()
             response.stop_reason = "aborted"
             raise StreamBroken(exc, response) from None
+        except errors.KitError:
+            raise
         except Exception as exc:
             error = map_error(exc, req.model, req.api_base)
             if not received and isinstance(error, RETRYABLE) and attempt < req.max_retries:
@@ -421,9 +513,7 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
                 raise error from None
             assembler.finish()
             response.stop_reason = "error"
-            raise StreamBroken(
-                errors.IncompleteResponseError(f"stream failed: {error.message}"), response
-            ) from None
+            raise StreamBroken(_mid_stream_error(exc, error, req.timeout), response) from None
         assembler.finish()
         response.usage.cost_usd = _cost(litellm, req.model, response.usage)
         # litellm invents finish_reason "stop" when a stream is cut off cleanly; its wrapper still
@@ -436,6 +526,18 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
                 response,
             )
         return response
+
+
+def _mid_stream_error(exc: Exception, error: errors.KitError, timeout: float) -> errors.KitError:
+    """Why a stream broke after output arrived, without litellm's invented '500'."""
+    transport = _transport_failure(exc)
+    if transport == "timeout":
+        return errors.RequestTimeoutError(f"the provider stopped sending for {timeout:g} s mid-answer")
+    if transport == "dropped":
+        return errors.IncompleteResponseError(
+            f"the connection dropped mid-answer (incomplete): {_provider_message(exc)}"
+        )
+    return errors.IncompleteResponseError(f"the stream failed mid-answer (incomplete): {error.message}")
 
 
 def complete_text(req: LLMRequest) -> tuple[str, Usage]:

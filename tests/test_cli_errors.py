@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from tests.conftest import session_files
+from tests.conftest import MODEL, session_files
+from tests.test_llm_errors import StallingProvider
 
 NOISE = ("Traceback", "Provider List", "LiteLLM", "Give Feedback", "litellm.")
 
@@ -46,7 +47,7 @@ def test_connection_refused(run_kit):
 
 @pytest.mark.parametrize(
     ("status", "code", "needle"),
-    [(401, 4, "401"), (403, 4, "403"), (404, 5, "404")],
+    [(401, 4, "401"), (403, 4, "403"), (404, 5, "404"), (422, 8, "(422): Scripted error 422.")],
 )
 def test_http_errors_map_to_distinct_exit_codes(run_kit, provider, kit_env, status, code, needle):
     provider.error(status)
@@ -74,13 +75,13 @@ def test_a_failed_turn_is_kept_but_never_replayed(run_kit, provider, kit_env):
     ]
 
 
-def test_rate_limit_is_retried_with_backoff_then_succeeds(run_kit, provider):
-    provider.error(429, retry_after=0.1, times=2)
+def test_rate_limit_is_retried_after_the_servers_retry_after_then_succeeds(run_kit, provider):
+    provider.error(429, retry_after=0.3, times=2)  # the backoff alone would wait 0.05 s, then 0.1 s
     provider.reply("finally")
     result = run_kit("hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "finally\n"
-    assert result.stderr.count("retrying") == 2
+    assert result.stderr.count("retrying in 0.3s") == 2, result.stderr
     assert len(provider.chat_requests) == 3
 
 
@@ -111,7 +112,8 @@ def test_dropped_stream_keeps_what_arrived_and_marks_it_incomplete(run_kit, prov
     result = run_kit("hi")
     assert result.returncode == 10, result.stderr
     assert result.stdout.startswith("The first half")
-    assert "incomplete" in result.stderr or "stream" in result.stderr
+    assert "the connection dropped mid-answer (incomplete): peer closed connection" in result.stderr
+    assert "with 500" not in result.stderr
     entries = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()]
     assert entries[-1]["role"] == "assistant" and entries[-1]["stop_reason"] == "error"
     assert entries[-1]["parts"][0]["data"]["text"] == result.stdout.rstrip("\n")
@@ -137,3 +139,29 @@ def test_debug_shows_litellm_details(run_kit, provider):
     result = run_kit("--debug", "hi")
     assert result.returncode == 4
     assert len(result.stderr.splitlines()) > 1
+
+
+def test_stalled_stream_times_out_and_keeps_the_partial_answer(run_kit, kit_env):
+    with StallingProvider(stall_at=3) as slow:
+        slow.reply("The first half of an answer", chunk_size=6)
+        result = run_kit(
+            "-m", MODEL, "--api-base", slow.base_url, "--timeout", "3", "hi", provider_flags=False
+        )
+    assert result.returncode == 9, result.stderr
+    assert result.stdout.startswith("The first ha")
+    assert (
+        "the provider stopped sending for 3 s mid-answer (partial answer kept in the session)"
+        in result.stderr
+    )
+    assert "with 500" not in result.stderr
+    entries = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()]
+    assert entries[-1]["parts"][0]["data"]["text"] == "The first ha"
+
+
+def test_undecodable_prompt_bytes_are_sent_once_as_replacement_characters(run_kit, provider):
+    provider.reply("bien")
+    result = run_kit("caf\udce9")  # argv bytes b"caf\xe9" (latin-1), not valid UTF-8
+    assert provider.last_messages() == [{"role": "user", "content": "caf\ufffd"}]
+    assert len(provider.chat_requests) == 1, result.stderr
+    assert result.stdout.startswith("bien")
+    assert "with 500" not in result.stderr and "retrying" not in result.stderr
