@@ -8,7 +8,6 @@ returns the assembled assistant parts.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kit_py import errors
+from kit_py.text import valid_utf8
 
 THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 FINISH_TO_STOP_REASON = {
@@ -27,7 +27,6 @@ FINISH_TO_STOP_REASON = {
 # Only failures that may pass on their own are retried: a rejected request (4xx) or a refused
 # connection fails fast.
 RETRYABLE = (errors.RateLimitError, errors.ServerError)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _litellm: Any = None
 _import_lock = threading.Lock()
@@ -232,7 +231,7 @@ def model_limits(model: str) -> tuple[int | None, int | None]:
 def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": req.model,
-        "messages": without_lone_surrogates(req.messages),
+        "messages": valid_utf8(req.messages),
         "stream": stream,
         "timeout": req.timeout,
         "num_retries": 0,  # kit retries itself, with visible backoff and Retry-After support
@@ -255,18 +254,6 @@ def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
         kwargs["tools"] = req.tools
     kwargs.update(req.extra)
     return kwargs
-
-
-def without_lone_surrogates(value: Any) -> Any:
-    """Replace lone surrogates (undecodable argv/stdin bytes) with U+FFFD in every string: they cannot
-    be encoded as UTF-8, and litellm would fail locally with a misleading '500'."""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
-    if isinstance(value, list):
-        return [without_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {k: without_lone_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _first_line(text: str) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from kit_py.text import valid_utf8
+
 VERSION = 3
 HEADER_TYPE = "session"
 ENTRY_TYPES = frozenset(
@@ -38,22 +40,8 @@ def encode_entry(entry: Any) -> tuple[Any, bytes]:
     try:
         return entry, orjson.dumps(entry)
     except TypeError:
-        clean = _without_surrogates(entry)
+        clean = valid_utf8(entry)
         return clean, orjson.dumps(clean)
-
-
-def _without_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        try:  # bytes smuggled in by surrogateescape (file names, argv) become one U+FFFD each
-            raw = value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            raw = value.encode("utf-8", "surrogatepass")
-        return raw.decode("utf-8", "replace")
-    if isinstance(value, dict):
-        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_surrogates(v) for v in value]
-    return value
 
 
 def loads(data: bytes | str) -> Any:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
+from kit_py.text import valid_utf8
 from kit_py.tools import bash, edit, grep, ls, read, write
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
 
@@ -16,7 +16,6 @@ BUILTIN_TOOLS: dict[str, Tool] = {
 
 # Lone surrogates: how Python spells undecodable bytes in file names (surrogateescape) and what a
 # model's JSON \u-escapes of them become. No UTF-8 encoder (orjson, the session file) accepts them.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -99,21 +98,10 @@ def parse_args(args_json: str | dict[str, Any] | None) -> dict[str, Any]:
     return value
 
 
-def valid_text(value: Any) -> Any:
-    """`value` with every lone surrogate in its strings (dict keys too) replaced by U+FFFD, recursively."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {valid_text(k): valid_text(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [valid_text(v) for v in value]
-    return value
-
-
 def _finish(result: ToolResult, start: float, ctx: ToolContext) -> ToolResult:
     """Add timing and cwd, and make all text storable as UTF-8."""
-    result.content = valid_text(result.content)
-    result.details = valid_text(result.details)
+    result.content = valid_utf8(result.content)
+    result.details = valid_utf8(result.details)
     result.details["duration_ms"] = round((time.monotonic() - start) * 1000)
     result.details.setdefault("cwd", str(ctx.cwd))
     return result
