@@ -72,8 +72,18 @@ def test_bad_value_in_preferences_names_preferences(files):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("yes", True), ("ON", True), ("True", True), ("1", True), ('"yes"', True), ("'On'", True),
-        ("no", False), ("off", False), ("false", False), ("0", False), ('"FALSE"', False), ("'0'", False),
+        ("yes", True),
+        ("ON", True),
+        ("True", True),
+        ("1", True),
+        ('"yes"', True),
+        ("'On'", True),
+        ("no", False),
+        ("off", False),
+        ("false", False),
+        ("0", False),
+        ('"FALSE"', False),
+        ("'0'", False),
     ],
 )
 def test_boolean_spellings_are_accepted(files, text, expected):
