@@ -135,7 +135,11 @@ class ToolSetup:
     cwd: Path
     safe_mode: bool = False
     approve: ApproveCallback | None = None
+    unanswerable: str = "no terminal is available to ask"
+    """Why a "refused" answer means nobody could be asked; the model reads it in the refusal."""
     always_allowed: set[str] = field(default_factory=set)
+    on_remembered: Callable[[PendingAction], None] | None = None
+    """Told of each call that runs unasked because of an earlier "always" (its preview is empty)."""
     records: list[dict[str, Any]] = field(default_factory=list)
     """Entries (`kit:approval`) made while a step's calls ran; appended after its tool message."""
 
@@ -224,6 +228,13 @@ def run_turn(
             )
             cause = broken.cause if isinstance(broken.cause, KitError) else broken
             raise TurnFailed(cause, result) from None
+        except KitError as error:
+            # Nothing arrived: the prompt is still kept, beside a failed answer that is never replayed.
+            nothing = llm.LLMResponse(model=settings.model, provider=llm.provider_of(settings.model))
+            nothing.stop_reason = "error"
+            persist([_assistant_entry(nothing, error=error.message)])
+            session.sync()
+            raise TurnFailed(error, TurnResult("", settings.model, "error", total, stored)) from None
         _add_usage(total, response.usage)
         step_entries = [_assistant_entry(response)]
         if response.tool_calls:
@@ -337,10 +348,15 @@ def _run_tool_calls(
             started = time.monotonic()
             try:
                 content, is_error, details = execute_tool_call(call.name, call.arguments, setup, call.id)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 interrupted = True
-                content, is_error = "interrupted by the user", True
-                details = {"duration_ms": round((time.monotonic() - started) * 1000)}
+                partial = getattr(exc, "result", None)  # a tool's output so far (ToolInterrupted)
+                if partial is not None:
+                    content, is_error, details = partial.content, True, partial.details
+                else:
+                    content, is_error = "interrupted by the user", True
+                    duration_ms = round((time.monotonic() - started) * 1000)
+                    details = {"duration_ms": duration_ms, "cwd": str(setup.cwd)}
             result_part = _result_part(call, content, is_error, details)
             emit(TurnEvent("tool_result", content, {"id": call.id, "name": call.name, **result_part["data"]}))
         parts.append(result_part)

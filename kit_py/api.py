@@ -75,6 +75,9 @@ class Message:
 
     @property
     def text(self) -> str:
+        """The text parts joined by newlines; for a tool message, its results' contents joined so."""
+        if self.role == "tool":
+            return "\n".join(str(r.get("content", "")) for r in self.tool_results)
         return fmt.message_text({"parts": self.parts})
 
     @property
@@ -132,6 +135,9 @@ class Approval:
     arguments: dict[str, Any]
     reason: str
     approved: bool
+    answer: str = ""
+    """"approved", "denied", "always", "refused" (nobody to ask), or "always (remembered)" for a call
+    allowed without asking by an earlier "always" in the same turn."""
 
 
 @dataclass
@@ -147,7 +153,7 @@ class RunResult:
     """`kit_py.llm.Usage`: input/output/cache tokens and cost_usd (None when the price is unknown)."""
     session_id: str
     output: Any = None
-    """The validated pydantic object of `session.json(...)`."""
+    """The validated output of `session.json(...)`: a pydantic object, or plain JSON for a dict schema."""
     approvals: list[Approval] = field(default_factory=list)
 
     @property
@@ -467,8 +473,15 @@ class Session:
             self._autosave()
 
     def fork(self, session_id: str | None = None) -> Session:
-        """A new session holding this conversation so far; the two diverge from here."""
+        """A new session holding this conversation so far; the two diverge from here.
+
+        Raises `kit_py.errors.SessionExistsError` when `session_id` is this session's or already stored.
+        """
         with self._lock:
+            if session_id is not None:
+                if session_id == self.id:
+                    raise errors.SessionExistsError(f"cannot fork session {session_id!r} into itself")
+                _require_new(self.store, session_id)
             header = fmt.header(self._manager.cwd, session_id=session_id, parent_session_id=self.id or None)
             tree = Tree()
             parent: str | None = None
@@ -588,7 +601,11 @@ class Session:
         return await asyncio.to_thread(self.run, prompt, **options)
 
     def json(self, prompt: str, schema: Any, *, retries: int = 1, **options: Any) -> RunResult:
-        """Ask for JSON matching `schema` (a pydantic model); `result.output` is the validated object.
+        """Ask for JSON matching `schema`; `result.output` is the validated value.
+
+        `schema` is a pydantic model class (or another type pydantic understands): `output` is an
+        instance of it; or a JSON schema dict: `output` is the plain JSON value, checked against it
+        with `jsonschema`. Anything else raises TypeError, an invalid schema dict ValueError.
 
         The schema goes to the provider as `response_format` (where supported) and into the prompt.
         An answer that does not validate is sent back once with the error; if it still fails,
@@ -749,14 +766,29 @@ class Session:
             if user_approve is None:
                 answer = "refused"
             else:
-                reply = user_approve(action)
+                try:
+                    reply = user_approve(action)
+                except Exception as exc:  # a broken callback fails the turn like any other turn failure
+                    raise errors.ToolError(
+                        f"the approve callback raised {type(exc).__name__} for {action.tool}: {exc}"
+                    ) from exc
                 answer = reply if reply in _APPROVAL_ANSWERS else ("approved" if reply else "denied")
             allowed = answer in ("approved", "always")
-            approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed))
+            approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed, answer))
             return answer
 
+        def remembered(action: PendingAction) -> None:
+            approvals.append(
+                Approval(action.tool, dict(action.arguments), action.reason, True, "always (remembered)")
+            )
+
         return ToolSetup(
-            tools=list(self.agent.tools), cwd=self.agent.cwd, safe_mode=self.safe_mode, approve=approve
+            tools=list(self.agent.tools),
+            cwd=self.agent.cwd,
+            safe_mode=self.safe_mode,
+            approve=approve,
+            unanswerable="no approve callback was given (Agent or session `approve=`) to ask",
+            on_remembered=remembered,
         )
 
     # --- channels ---------------------------------------------------------------------------------
@@ -771,9 +803,14 @@ class Session:
         session_id: str | None = None,
         **agent_options: Any,
     ) -> Session:
-        """A new persisted session in `channel` (a folder of session files under `$KIT_HOME/channels/`)."""
+        """A new persisted session in `channel` (a folder of session files under `$KIT_HOME/channels/`).
+
+        Raises `kit_py.errors.SessionExistsError` when `session_id` is already taken (use `Session.load`).
+        """
         agent = Agent(model=model, **agent_options)
         store = JSONLStore(channel_dir(channel))
+        if session_id is not None:
+            _require_new(store, session_id)
         return agent.session(session_id=session_id, system=system_prompt, store=store)
 
     @classmethod
@@ -829,6 +866,15 @@ class Session:
                     found.append(_summary(info, folder.name))
         found.sort(key=lambda s: s.modified, reverse=True)
         return found
+
+
+def _require_new(store: SessionStore | None, session_id: str) -> None:
+    """Refuse an explicit id for a new session when the store already holds it (saving would clobber it)."""
+    if store is not None and store.load(session_id) is not None:
+        raise errors.SessionExistsError(
+            f"a session with id {session_id!r} already exists in the store; choose another id "
+            "(or load that session to continue it)"
+        )
 
 
 def _manager_from(data: dict[str, Any]) -> SessionManager:

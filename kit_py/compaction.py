@@ -145,13 +145,15 @@ def compute_budget(context_window: int | None, max_output: int | None) -> Budget
 
     Unknown window: FALLBACK_CONTEXT_WINDOW is assumed and keep_recent is 20000. On tiny windows the
     reserve is capped at half the window so the threshold stays positive (otherwise every turn would
-    try to compact).
+    try to compact), and keep_recent at half the threshold (otherwise the 2000-token floor keeps more
+    than fits and compaction can never bring the context under the threshold).
     """
     known = bool(context_window and context_window > 0)
     window = context_window if known and context_window else FALLBACK_CONTEXT_WINDOW
     reserve = min(DEFAULT_RESERVE, max_output if max_output and max_output > 0 else DEFAULT_RESERVE)
     reserve = min(reserve, window // 2)
     keep_recent = max(MIN_KEEP_RECENT, (window - reserve) // 4) if known else UNKNOWN_WINDOW_KEEP_RECENT
+    keep_recent = min(keep_recent, (window - reserve) // 2)
     return Budget(window, reserve, keep_recent, window - reserve, known)
 
 

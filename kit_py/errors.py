@@ -46,6 +46,10 @@ class SessionError(KitError):
     exit_code = ExitCode.SESSION
 
 
+class SessionExistsError(SessionError, ValueError):
+    """A new session was given an id its store already holds; the stored session is left untouched."""
+
+
 class AgentError(KitError):
     """A turn with the model failed; nothing of the failed turn is kept as context."""
 

@@ -48,17 +48,25 @@ class PlainSink:
         self.ended_with_newline = True
         self.color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
+    def _write(self, text: str) -> None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader left (`kit ... | head`): finish the turn and save it, just stop printing.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+
     def __call__(self, event: agent.TurnEvent) -> None:
         if event.type == "text_delta" and event.text:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
+            self._write(event.text)
             self.ended_with_newline = event.text.endswith("\n")
         elif event.type in ("retry", "notice"):
             _stderr(f"kit: {event.text}")
         elif event.type == "tool_call":
             if not self.ended_with_newline:  # the next step's text starts on its own line
-                sys.stdout.write("\n")
-                sys.stdout.flush()
+                self._write("\n")
                 self.ended_with_newline = True
             _stderr(f"⚙ {tool_display.call_header(event.data['name'], event.data['arguments'])}")
         elif event.type == "tool_result":
@@ -70,9 +78,7 @@ class PlainSink:
             _note_compaction(event)
 
     def finish(self) -> None:
-        if not self.ended_with_newline:
-            sys.stdout.write("\n")
-        sys.stdout.flush()
+        self._write("" if self.ended_with_newline else "\n")
 
 
 class MarkdownSink:

@@ -40,6 +40,9 @@ def open_session(options: RunOptions, cwd: str) -> Any:
         return SessionManager.create(None, cwd)
     root = catalog.kit_home()
     if options.session_ref is not None:
+        given = Path(options.session_ref).expanduser()
+        if given.is_file():  # a path opens even when its header line is damaged (tolerant load)
+            return _open_reporting_warnings(given)
         try:
             found = catalog.find_session(options.session_ref, root=root, cwd=cwd)
         except LookupError as exc:
@@ -95,7 +98,10 @@ def run(options: RunOptions) -> int:
     llm.load_litellm(debug=options.debug)
     llm.check_model(settings.model, settings.api_key, settings.api_base)
     mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
-    return run_oneshot(session, settings, prompt, mode, tool_setup=tool_setup)
+    from kit_py import signals
+
+    signals.stop_gracefully_on_termination()
+    return signals.exit_code(run_oneshot(session, settings, prompt, mode, tool_setup=tool_setup))
 
 
 def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | None) -> ToolSetup:

@@ -1,4 +1,5 @@
-"""Structured output: ask for JSON matching a pydantic model, find it in the reply, validate it.
+"""Structured output: ask for JSON matching a pydantic model or a JSON schema dict, find it in the reply,
+validate it (pydantic, or `jsonschema`, which litellm already depends on).
 
 Models wrap JSON in prose or code fences more often than not, so the parser looks for a fenced
 block first, then for the first balanced `{...}` or `[...]` that parses.
@@ -14,16 +15,36 @@ _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
 def schema_of(model: Any) -> dict[str, Any]:
-    """JSON schema of a pydantic model class (or any type pydantic understands)."""
-    from pydantic import BaseModel, TypeAdapter
+    """JSON schema of a pydantic model class (or any type pydantic understands), or a JSON schema dict
+    itself once checked; TypeError for anything else, ValueError for a dict that is no valid schema."""
+    if isinstance(model, dict):
+        from jsonschema.exceptions import SchemaError
+        from jsonschema.validators import validator_for
+
+        try:
+            validator_for(model).check_schema(model)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON schema: {exc.message}") from None
+        return model
+    from pydantic import BaseModel, PydanticUserError, TypeAdapter
+    from pydantic_core import SchemaError as PydanticSchemaError
 
     if isinstance(model, type) and issubclass(model, BaseModel):
         return model.model_json_schema()
-    return TypeAdapter(model).json_schema()
+    try:
+        return TypeAdapter(model).json_schema()
+    except (PydanticUserError, PydanticSchemaError):
+        raise TypeError(
+            f"schema must be a pydantic model class (or another type pydantic understands, e.g. "
+            f"list[int]) or a JSON schema dict, not {model!r}"
+        ) from None
 
 
 def schema_name(model: Any) -> str:
-    name = getattr(model, "__name__", "output")
+    if isinstance(model, dict):
+        name = str(model.get("title") or "output")
+    else:
+        name = getattr(model, "__name__", "output")
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "output"
 
 
@@ -72,6 +93,8 @@ def validate(model: Any, text: str) -> Any:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
     value = extract_json(text)
+    if isinstance(model, dict):
+        return _validate_json_schema(model, value)
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):
             return model.model_validate(value)
@@ -81,3 +104,15 @@ def validate(model: Any, text: str) -> Any:
             f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
         )
         raise ValueError(problems) from None
+
+
+def _validate_json_schema(schema: dict[str, Any], value: Any) -> Any:
+    """`value` itself (plain JSON) when it matches `schema`; ValueError listing the first problems."""
+    from jsonschema.validators import validator_for
+
+    problems = sorted(validator_for(schema)(schema).iter_errors(value), key=lambda e: list(e.path))
+    if problems:
+        raise ValueError(
+            "; ".join(f"{'.'.join(str(p) for p in e.path) or 'value'}: {e.message}" for e in problems[:10])
+        )
+    return value

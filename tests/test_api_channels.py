@@ -9,7 +9,7 @@ import pytest
 
 from kit_py import Session
 from kit_py.api import channel_dir
-from kit_py.errors import SessionError
+from kit_py.errors import SessionError, SessionExistsError
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 
 
@@ -52,6 +52,11 @@ def test_create_send_load_history_and_search(api):
 def test_unknown_sessions_and_bad_channel_names(api):
     with pytest.raises(SessionError, match="nope"):
         Session.load("nope")
+    Session.create(channel="taken", session_id="fixed-id", system_prompt="first")
+    with pytest.raises(SessionExistsError, match="fixed-id"):
+        Session.create(channel="taken", session_id="fixed-id", system_prompt="second")
+    assert Session.load("fixed-id", channel="taken").system == "first"
+    assert len(list(channel_dir("taken").glob("*.jsonl"))) == 1
     assert Session.history("empty") == []
     for bad in ("../escape", "", ".hidden", "a/b"):
         with pytest.raises(ValueError, match="channel name"):

@@ -224,6 +224,30 @@ def test_json_that_never_validates_raises_and_leaves_the_session_unchanged(api):
     assert api.pending == 0
 
 
+def test_json_with_a_json_schema_dict_returns_checked_plain_json(api):
+    schema = {
+        "title": "Verdict",
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}, "score": {"type": "integer"}},
+        "required": ["ok", "score"],
+    }
+    session = Agent().session()
+    api.reply('{"ok": true, "score": "high"}')
+    api.reply('```json\n{"ok": true, "score": 3}\n```')
+    result = session.json("Rate it", schema=schema)
+    assert result.output == {"ok": True, "score": 3}
+    sent = api.chat_requests[0]["body"]["response_format"]["json_schema"]
+    assert sent == {"name": "Verdict", "schema": schema}
+    retry_prompt = api.last_messages()[-1]["content"]
+    assert "score: 'high' is not of type 'integer'" in retry_prompt
+
+    with pytest.raises(ValueError, match="not a valid JSON schema"):
+        session.json("Rate it", schema={"type": "no-such-type"})
+    with pytest.raises(TypeError, match="pydantic model class .* or a JSON schema dict"):
+        session.json("Rate it", schema=3)
+    assert len(session.messages) == 4 and api.pending == 0
+
+
 def test_to_dict_from_dict_round_trip_without_an_agent_uses_the_recorded_model(api):
     session = Agent("openai/first-model", system="sys").session(session_id="abc")
     api.reply("hello")

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kit_py import Agent, Message, Session
+from kit_py.errors import SessionExistsError
 from kit_py.session import SessionManager, encode_cwd
 from kit_py.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
@@ -120,6 +121,25 @@ def test_a_cleared_session_stays_cleared_and_keeps_its_tree(store, tmp_path):
     session.clear()
     store.save(session.id, session.to_dict())
     assert view(store.load("c"), agent)[2] == []
+
+
+def test_fork_refuses_an_id_the_store_already_holds(store, tmp_path):
+    agent = Agent("openai/scripted", cwd=tmp_path, store=store)
+    taken = agent.session(session_id="taken")
+    taken.add_message(Message.user("keep me"))
+    before = store.load("taken")
+    source = agent.session(session_id="source")
+    source.add_message(Message.user("fork me"))
+    for session_id in ("taken", "source"):
+        with pytest.raises(SessionExistsError, match=session_id) as raised:
+            source.fork(session_id=session_id)
+        assert isinstance(raised.value, ValueError)
+    assert store.load("taken") == before
+    assert view(store.load("taken"), agent)[2] == [("user", "keep me")]
+    assert sorted(store.list_sessions()) == ["source", "taken"]
+    assert view(store.load(source.fork(session_id="fresh").id), agent)[2] == [("user", "fork me")]
+    resumed = agent.session(session_id="taken", system="ignored")
+    assert [m.text for m in resumed.messages] == ["keep me"], "agent.session(id) still resumes"
 
 
 def test_loaded_data_is_a_copy(store, tmp_path):

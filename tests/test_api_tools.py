@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from kit_py import Agent, tool
+from kit_py.errors import AgentError, ToolError
 from kit_py.tool_decorator import parse_docstring
 from kit_py.tools.base import ToolContext
 from kit_py.tools.registry import run_tool
@@ -169,6 +170,7 @@ def test_the_tool_loop_runs_functions_and_streams_tool_events(api):
     assert result.tool_calls == [{"id": "call_1", "name": "add", "arguments": {"a": 2, "b": 40}}]
     assert [m.role for m in session.messages] == ["user", "assistant", "tool", "assistant"]
     assert session.messages[2].tool_results[0]["content"] == "42"
+    assert session.messages[2].text == "42"
 
 
 def test_builtin_tools_are_opt_in(api, tmp_path):
@@ -213,6 +215,7 @@ def test_safe_mode_asks_before_state_changes_and_records_decisions(api):
     results = {r["tool_call_id"]: r for r in session.messages[2].tool_results}
     assert results["w"]["is_error"] is False and results["b"]["is_error"] is True
     assert "denied" in results["b"]["content"]
+    assert session.messages[2].text == f"{results['w']['content']}\n{results['b']['content']}"
     records = [json.loads(e["data"]) for e in session.entries if e.get("ext_type") == "kit:approval"]
     assert [(r["tool"], r["answer"]) for r in records] == [("write", "approved"), ("bash", "denied")]
 
@@ -228,3 +231,44 @@ def test_without_safe_mode_tools_just_run_and_without_a_callback_safe_mode_refus
     result = Agent(tools=["write", "bash"], safe_mode=True).session().run("go")
     assert not Path("plan.md").exists() and not Path("bash.txt").exists()
     assert [a.approved for a in result.approvals] == [False, False]
+    refusals = [m["content"] for m in api.last_messages() if m["role"] == "tool"]
+    assert len(refusals) == 2
+    assert all("no approve callback was given" in text and "terminal" not in text for text in refusals)
+
+
+def test_an_approve_callback_that_raises_fails_the_turn_with_a_tool_error(api):
+    def approve(call) -> bool:
+        return 1 / 0 > 0
+
+    session = Agent(tools=["write", "bash"]).session(safe_mode=True, approve=approve)
+    api.reply("hello")
+    session.run("hi")
+    before = session.entries
+    write_then_bash(api)
+    with pytest.raises(ToolError, match="approve callback raised ZeroDivisionError") as raised:
+        session.run("plan and run")
+    assert isinstance(raised.value, AgentError)
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+    assert session.entries == before
+    assert not Path("plan.md").exists()
+
+
+def test_always_is_remembered_for_the_turn_and_every_call_is_listed(api):
+    asked = []
+
+    def approve(call):
+        asked.append(call.arguments["path"])
+        return "always"
+
+    session = Agent(tools=["write"]).session(safe_mode=True, approve=approve)
+    api.reply(tool_calls=[{"id": "a", "name": "write", "arguments": {"path": "a.md", "content": "A"}}])
+    api.reply(tool_calls=[{"id": "b", "name": "write", "arguments": {"path": "b.md", "content": "B"}}])
+    api.reply("both written")
+    result = session.run("write two files")
+    assert asked == ["a.md"], "the second call is not asked about again"
+    assert Path("a.md").read_text() == "A" and Path("b.md").read_text() == "B"
+    listed = [(a.tool, a.arguments["path"], a.approved, a.answer) for a in result.approvals]
+    assert listed == [
+        ("write", "a.md", True, "always"),
+        ("write", "b.md", True, "always (remembered)"),
+    ]

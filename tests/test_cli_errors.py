@@ -53,7 +53,25 @@ def test_http_errors_map_to_distinct_exit_codes(run_kit, provider, kit_env, stat
     result = run_kit("hi")
     assert_clean_error(result, code, needle)
     assert len(provider.chat_requests) == 1, "client errors are not retried"
-    assert session_files(kit_env) == [], "a failed first turn leaves no empty session behind"
+    entries = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()]
+    user, answer = entries[-2:]
+    assert user["parts"][0]["data"]["text"] == "hi", "the prompt is kept"
+    assert answer["role"] == "assistant" and answer["stop_reason"] == "error" and needle in answer["error"]
+
+
+def test_a_failed_turn_is_kept_but_never_replayed(run_kit, provider, kit_env):
+    provider.reply("first answer")
+    assert run_kit("first").returncode == 0
+    provider.error(500, times=4)
+    assert run_kit("-c", "second, which fails").returncode == 8
+    provider.reply("third answer")
+    assert run_kit("-c", "third").returncode == 0
+    assert [(m["role"], m["content"]) for m in provider.last_messages()] == [
+        ("user", "first"),
+        ("assistant", "first answer"),
+        ("user", "second, which fails"),
+        ("user", "third"),
+    ]
 
 
 def test_rate_limit_is_retried_with_backoff_then_succeeds(run_kit, provider):

@@ -177,3 +177,45 @@ def test_interrupted_answer_is_not_replayed_on_continue(run_kit, provider, kit_e
     sent = provider.last_messages()
     assert [m["role"] for m in sent] == ["user", "user"]
     assert Path(session_files(kit_env)[0]).exists()
+
+
+def test_sigterm_while_streaming_saves_the_partial_answer(kit_env, provider, workdir):
+    provider.reply("partial answer that goes on and on " * 5, chunk_size=5, delay=0.2)
+    proc = subprocess.Popen(
+        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
+    )
+    assert proc.stdout.read(7) == b"partial"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err
+    entries = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()]
+    assert entries[-2]["parts"][0]["data"]["text"] == "go"
+    assert entries[-1]["stop_reason"] == "aborted"
+    assert entries[-1]["parts"][0]["data"]["text"].startswith("partial")
+
+
+def test_a_reader_that_leaves_early_does_not_cost_the_answer(kit_env, provider, workdir):
+    answer = "".join(f"line {i}\n" for i in range(3000))
+    provider.reply(answer, chunk_size=400)
+    kit = subprocess.Popen(
+        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "long"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
+    )
+    head = subprocess.run(["head", "-n", "2"], stdin=kit.stdout, capture_output=True, timeout=30)
+    kit.stdout.close()
+    err = kit.stderr.read()
+    assert kit.wait(timeout=30) == 0, err
+    assert head.stdout == b"line 0\nline 1\n"
+    assert err == b""
+    saved = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()][-1]
+    assert saved["stop_reason"] == "stop" and saved["parts"][0]["data"]["text"] == answer

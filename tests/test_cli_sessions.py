@@ -176,3 +176,17 @@ def test_sessions_subcommand_lists_newest_first(run_kit, provider, kit_env):
         json.loads(line) for line in run_kit("sessions", "--json", provider_flags=False).stdout.splitlines()
     ]
     assert [r["preview"] for r in rows] == ["beta question", "alpha question"]
+
+
+def test_a_file_with_a_damaged_header_still_opens_by_path(run_kit, provider, kit_env):
+    provider.reply("a")
+    run_kit("first question")
+    path = session_files(kit_env)[0]
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("garbage\n" + "".join(lines[1:]))
+    provider.reply("b")
+    result = run_kit("-s", str(path), "second")
+    assert result.returncode == 0, result.stderr
+    assert "line 1" in result.stderr and "warning" in result.stderr
+    assert [m["content"] for m in provider.last_messages()] == ["first question", "a", "second"]
+    assert path.read_text().startswith("garbage\n"), "existing bytes are never rewritten"

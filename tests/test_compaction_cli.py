@@ -163,7 +163,10 @@ def test_overflow_compacts_and_retries_once_then_a_second_overflow_is_an_error(r
         "— still too long after compacting the history: shorten the message or use a model with a larger "
         "context window"
     )
-    assert [e["type"] for e in new_lines(session.path, before)] == ["compaction"]
+    written = new_lines(session.path, before)
+    assert [e["type"] for e in written] == ["compaction", "message", "message"]
+    assert written[1]["role"] == "user", "the prompt is kept"
+    assert written[2]["role"] == "assistant" and written[2]["stop_reason"] == "error"
     assert len(provider.chat_requests) == 3 + 3
 
 

@@ -379,7 +379,7 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     assert stored[-2]["parts"][1]["type"] == "image"  # the file keeps what the user sent
 
 
-def test_second_overflow_is_a_clear_error_and_only_the_compaction_is_written(kit_env, workdir, provider):
+def test_second_overflow_is_a_clear_error_keeping_the_prompt(kit_env, workdir, provider):
     session, b = new_session(workdir)
     b.user("first question")
     b.assistant("first answer")
@@ -392,14 +392,19 @@ def test_second_overflow_is_a_clear_error_and_only_the_compaction_is_written(kit
     provider.context_overflow()
     provider.reply("never sent")
 
-    with pytest.raises(ContextOverflowError, match="still too long after compacting the history") as error:
+    with pytest.raises(agent.TurnFailed, match="still too long after compacting the history") as error:
         agent.run_turn(session, settings_for(provider), agent.user_message("x" * 50_000))
 
-    assert error.value.exit_code == 11
+    assert isinstance(error.value.cause, ContextOverflowError) and error.value.exit_code == 11
     assert len(provider.chat_requests) == 3 and provider.pending == 1  # exactly one retry
     after = session.path.read_bytes()
     assert after.startswith(before)
-    assert [json.loads(line)["type"] for line in after[len(before) :].splitlines()] == ["compaction"]
+    written = [json.loads(line) for line in after[len(before) :].splitlines()]
+    assert [(e["type"], e.get("role"), e.get("stop_reason")) for e in written] == [
+        ("compaction", None, None),
+        ("message", "user", None),
+        ("message", "assistant", "error"),
+    ]
 
 
 def test_go_kit_root_compaction_is_compacted_from_its_kept_segment(kit_env, tmp_path, provider):

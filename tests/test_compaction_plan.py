@@ -157,6 +157,8 @@ def test_budget_small_window_keeps_positive_threshold_and_min_keep_recent():
     assert b.keep_recent == 2000
     assert should_compact(b.threshold + 1, b)
     assert not should_compact(b.threshold, b)
+    tiny = compute_budget(2000, None)
+    assert tiny.keep_recent <= tiny.threshold // 2, "what is kept must fit well under the threshold"
 
 
 # ---------------------------------------------------------------------------- estimates
@@ -400,8 +402,7 @@ def test_file_ops_are_cumulative_and_modified_files_are_not_listed_as_read():
 def test_finalize_summary_appends_file_lists_once():
     text = finalize_summary("## Goal\nx", ["a.py", "d.py"], ["b.py"])
     expected = (
-        "## Goal\nx\n\n<read-files>\na.py\nd.py\n</read-files>"
-        "\n\n<modified-files>\nb.py\n</modified-files>"
+        "## Goal\nx\n\n<read-files>\na.py\nd.py\n</read-files>\n\n<modified-files>\nb.py\n</modified-files>"
     )
     assert text == expected
     assert finalize_summary(text, ["a.py"], []) == "## Goal\nx\n\n<read-files>\na.py\n</read-files>"

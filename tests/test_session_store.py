@@ -330,3 +330,13 @@ def test_zero_byte_file_gets_a_header_with_its_first_entry(tmp_path: Path) -> No
     e = m.append(user("hi"))
     again = SessionManager.open(p)
     assert again.warnings == [] and again.header["type"] == "session" and again.leaf_id == e["id"]
+
+
+def test_undecodable_text_is_stored_with_replacement_characters_not_lost(tmp_path: Path) -> None:
+    from kit_py.session import SessionManager, message, text_part
+
+    manager = SessionManager.create(tmp_path / "s", "/p")
+    stored = manager.append(message("tool", [text_part("name n\udce9.txt")]))
+    assert stored["parts"][0]["data"]["text"] == "name n\ufffd.txt"
+    reopened = SessionManager.open(manager.path)  # type: ignore[arg-type]
+    assert reopened.entries[-1] == stored

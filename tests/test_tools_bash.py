@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -9,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kit_py.tools import BUILTIN_TOOLS, ToolContext, describe_action, run_tool
+from kit_py.tools.base import ToolInterrupted
 
 BASH = BUILTIN_TOOLS["bash"]
 
@@ -127,3 +131,50 @@ def test_bad_timeout_and_empty_command_are_errors(ctx: ToolContext) -> None:
 
 def test_preview_shows_the_command(ctx: ToolContext) -> None:
     assert describe_action(BASH, {"command": "rm -rf build"}, ctx) == "$ rm -rf build"
+
+
+def _interrupt(ctx: ToolContext, command: str) -> ToolInterrupted:
+    """Run `command` and press Ctrl-C (a real SIGINT) once it wrote `ready`; return the interrupt."""
+
+    def press_ctrl_c() -> None:
+        deadline = time.monotonic() + 10
+        while not (ctx.cwd / "ready").exists():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:  # the turn still stops
+            run_tool(BASH, {"command": command}, ctx)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        (ctx.cwd / "ready").unlink(missing_ok=True)
+    assert isinstance(caught.value, ToolInterrupted), "the output so far must come with the interrupt"
+    return caught.value
+
+
+def test_ctrl_c_keeps_the_output_so_far_and_leaves_no_temp_file(
+    ctx: ToolContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    start = time.monotonic()
+    stopped = _interrupt(ctx, "echo started; sleep 30 & echo $! > child.pid; touch ready; wait")
+    assert time.monotonic() - start < 5
+    res = stopped.result
+    assert res.is_error
+    assert res.content == "started\n[interrupted by the user (Ctrl-C); its process group was killed.]"
+    assert res.details["aborted"] is True and isinstance(res.details["exit_code"], int)
+    assert res.details["cwd"] == str(ctx.cwd) and isinstance(res.details["duration_ms"], int)
+    assert not _alive(int((ctx.cwd / "child.pid").read_text()))
+    assert list(temp.iterdir()) == []
+
+    long = _interrupt(ctx, "seq 1 5000; touch ready; sleep 30").result
+    full = Path(long.details["full_output_path"])  # truncated: the full text is kept and named
+    assert full.parent == temp and f"Full output: {full}" in long.content
+    assert long.content.endswith("[interrupted by the user (Ctrl-C); its process group was killed.]")
+    assert full.read_text() == "".join(f"{i}\n" for i in range(1, 5001))

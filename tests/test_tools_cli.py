@@ -175,7 +175,25 @@ def test_max_steps_stops_cleanly_and_tool_flags_shape_the_request(run_kit, provi
     assert len(provider.chat_requests) == 3
 
 
-def test_ctrl_c_during_a_slow_command_leaves_every_call_with_a_result(kit_env, provider, workdir):
+def test_a_file_name_that_is_not_utf8_does_not_break_the_turn(run_kit, provider, kit_env, workdir):
+    (workdir / "plain.txt").write_text("")
+    with open(os.path.join(os.fsencode(workdir), b"n\xe9.txt"), "wb"):
+        pass
+    provider.reply(tool_calls=[{"id": "c1", "name": "ls", "arguments": {}}])
+    provider.reply("done")
+    result = run_kit("list files")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    listing = results_by_id(entries(kit_env))["c1"]
+    assert listing["content"] == "n\ufffd.txt\nplain.txt" and not listing["is_error"]
+    sent = [m for m in provider.last_messages() if m["role"] == "tool"]
+    assert sent[0]["content"] == "n\ufffd.txt\nplain.txt"
+
+
+def test_ctrl_c_during_a_slow_command_leaves_every_call_with_a_result(kit_env, provider, workdir, tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    kit_env = {**kit_env, "TMPDIR": str(temp)}
     provider.reply(
         tool_calls=[
             {"id": "slow", "name": "bash", "arguments": {"command": "echo $$ > pid; echo started; sleep 30"}},
@@ -201,7 +219,11 @@ def test_ctrl_c_during_a_slow_command_leaves_every_call_with_a_result(kit_env, p
     lines = entries(kit_env)
     assert_every_call_answered_by_the_next_message(lines)
     results = results_by_id(lines)
-    assert results["slow"]["is_error"] and "interrupted" in results["slow"]["content"]
+    slow = results["slow"]
+    assert slow["is_error"] and slow["content"].startswith("started\n[interrupted by the user")
+    assert slow["aborted"] is True and slow["cwd"] == str(workdir) and isinstance(slow["exit_code"], int)
+    assert 0 < slow["duration_ms"] < 30_000
+    assert list(temp.glob("kit-bash-*")) == [], "the command's output file must not be left behind"
     assert results["later"]["content"] == "interrupted by the user before this tool ran"
     try:
         os.kill(int((workdir / "pid").read_text()), 0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 from kit_py.tools import BUILTIN_TOOLS, ToolContext, run_tool
@@ -112,3 +114,21 @@ def test_grep_errors(ctx: ToolContext) -> None:
     assert bad.is_error and "Invalid regular expression" in bad.content
     missing = run_tool(GREP, {"pattern": "x", "path": "nowhere"}, ctx)
     assert missing.is_error and "not found" in missing.content
+
+
+def test_non_utf8_names_and_output_become_storable_text(ctx: ToolContext) -> None:
+    """Undecodable bytes in names or output must not reach the session store (orjson refuses them)."""
+    with open(os.path.join(os.fsencode(ctx.cwd), b"n\xe9.txt"), "wb") as fh:
+        fh.write(b"needle \xff here\n")
+    calls = [
+        (LS, {}),
+        (GREP, {"pattern": "needle"}),
+        (BUILTIN_TOOLS["read"], {"path": "n\udce9.txt"}),  # a model echoing the name back as JSON \u-escape
+        (BUILTIN_TOOLS["bash"], {"command": "printf 'raw \\xff\\n'; ls"}),
+    ]
+    for tool, args in calls:
+        res = run_tool(tool, args, ctx)
+        assert not res.is_error, res.content
+        orjson.dumps({"content": res.content, **res.details})  # raises on a lone surrogate
+        assert "n\ufffd.txt" in res.content or "needle \ufffd here" in res.content, res.content
+    assert run_tool(GREP, {"pattern": "needle"}, ctx).content == "n\ufffd.txt:1: needle \ufffd here"

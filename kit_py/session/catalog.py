@@ -164,7 +164,7 @@ def read_info(path: str | os.PathLike[str], stat: os.stat_result | None = None) 
     header = _parse(head)
     if not header or header.get("type") != HEADER_TYPE:
         return None
-    rest = b"" if newline < 0 else buf[newline + 1:]
+    rest = b"" if newline < 0 else buf[newline + 1 :]
     has_entries = bool(rest.strip()) or len(buf) < st.st_size
     return SessionInfo(
         file=os.fspath(path),

@@ -109,7 +109,7 @@ def build_context(tree: Tree, leaf: str | None = None) -> Context:
         ctx.compaction = comp
         chain = _pre_compaction_chain(tree, comp, path[:comp_index])
         kept = _kept_segment(chain, comp.get("first_kept_entry_id"))
-        replay = path[comp_index:comp_index + 1] + kept + path[comp_index + 1:]
+        replay = path[comp_index : comp_index + 1] + kept + path[comp_index + 1 :]
 
     change = _model_change_for(tree, path)
     if change is not None:
@@ -162,8 +162,11 @@ def _without_results(entry: Entry, dropped: set[str]) -> Entry:
     keep = [
         p
         for p in parts
-        if not (p.get("type") == "tool_result" and isinstance(p.get("data"), dict)
-                and p["data"].get("tool_call_id") in dropped)
+        if not (
+            p.get("type") == "tool_result"
+            and isinstance(p.get("data"), dict)
+            and p["data"].get("tool_call_id") in dropped
+        )
     ]
     if len(keep) == len(parts):
         return entry

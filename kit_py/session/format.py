@@ -26,7 +26,34 @@ Entry = dict[str, Any]
 
 def dumps(obj: Any) -> bytes:
     """One compact JSON line body (no newline)."""
-    return orjson.dumps(obj)
+    return encode_entry(obj)[1]
+
+
+def encode_entry(entry: Any) -> tuple[Any, bytes]:
+    """The entry as it will be stored, and its JSON line body.
+
+    Text from the file system or a terminal can hold lone surrogates (undecodable bytes); JSON cannot,
+    so they become U+FFFD in both the stored entry and the line instead of costing the whole entry.
+    """
+    try:
+        return entry, orjson.dumps(entry)
+    except TypeError:
+        clean = _without_surrogates(entry)
+        return clean, orjson.dumps(clean)
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        try:  # bytes smuggled in by surrogateescape (file names, argv) become one U+FFFD each
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_surrogates(v) for v in value]
+    return value
 
 
 def loads(data: bytes | str) -> Any:

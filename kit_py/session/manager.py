@@ -128,25 +128,25 @@ class SessionManager:
     def append_many(self, entries: list[Entry]) -> list[Entry]:
         """Append a chain (e.g. an assistant message and its tool message) in ONE write."""
         prepared: list[Entry] = []
+        lines: list[bytes] = []
         parent = self._tree.leaf_id
         seen: set[str] = set()
         for entry in entries:
-            out = self._prepare(entry, parent)
+            out, line = fmt.encode_entry(self._prepare(entry, parent))
             if out["id"] in seen:
                 raise ValueError(f"entry id {out['id']} appears twice in one append")
             seen.add(out["id"])
             prepared.append(out)
+            lines.append(line + b"\n")
             parent = out["id"]
-        self._write(prepared)
+        self._write_lines(lines)
         for out in prepared:
             self._tree.add(out)
         return prepared
 
-    def _write(self, entries: list[Entry]) -> None:
-        if self._file is None or not entries:
-            return
-        payload = b"".join(fmt.dumps(e) + b"\n" for e in entries)
-        self._file.append(payload, self._header_line)
+    def _write_lines(self, lines: list[bytes]) -> None:
+        if self._file is not None and lines:
+            self._file.append(b"".join(lines), self._header_line)
 
     def sync(self) -> None:
         """fsync the file; call once per completed turn."""
@@ -229,7 +229,7 @@ class SessionManager:
                 copy["parent_id"] = parent
             copied.append(copy)
             parent = copy["id"]
-        child._write(copied)
+        child._write_lines([fmt.dumps(copy) + b"\n" for copy in copied])
         for copy in copied:
             child._tree.add(copy)
         return child

@@ -39,6 +39,15 @@ class ToolResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class ToolInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a tool; still a KeyboardInterrupt so the turn ends, but it keeps what the tool
+    produced so far (`result`) for the session record."""
+
+    def __init__(self, result: ToolResult) -> None:
+        super().__init__("interrupted by the user")
+        self.result = result
+
+
 @dataclass
 class Tool:
     """A callable tool with its JSON schema.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -11,7 +12,7 @@ import time
 from collections import deque
 from typing import Any
 
-from kit_py.tools.base import Tool, ToolContext, ToolError, ToolResult
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
 from kit_py.tools.text import tail_lines
 
 # After the shell exits, a background child may still hold the pipe open; stop reading then.
@@ -76,6 +77,12 @@ class _Sink:
         self.file.close()
         return b"".join(self.tail)
 
+    def discard(self) -> None:
+        """Delete the temp file (no-op if already gone): nobody will be told its path."""
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
 
 def _timeout(args: dict[str, Any], ctx: ToolContext) -> float:
     value = args.get("timeout")
@@ -102,7 +109,8 @@ def _stop(proc: subprocess.Popen[bytes], fd: int, sink: _Sink, why: str) -> str:
 
 
 def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolContext) -> str | None:
-    """Copy output until the command ends; returns "timed_out" or "aborted" if it was stopped."""
+    """Copy output until the command ends; returns "timed_out", "aborted" or "interrupted" (Ctrl-C)
+    if it was stopped."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
@@ -127,8 +135,7 @@ def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolC
                 if (now - exited_at > EXIT_GRACE_S and not ready) or now - exited_at > 10 * EXIT_GRACE_S:
                     return None
     except KeyboardInterrupt:
-        _kill_group(proc)
-        raise
+        return _stop(proc, fd, sink, "interrupted")
 
 
 def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -151,17 +158,23 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             env=env,
         )
     except OSError as exc:
-        sink.close()
-        os.unlink(sink.path)
+        sink.discard()
         raise ToolError(f"cannot start bash: {exc}") from exc
+    assert proc.stdout is not None
     try:
         stopped = _pump(proc, sink, timeout, ctx)
-    finally:
-        assert proc.stdout is not None
         proc.stdout.close()
-        tail = sink.close()
-    exit_code = proc.wait()
-    return _result(tail, sink, exit_code, stopped, timeout, ctx)
+        result = _result(sink.close(), sink, proc.wait(), stopped, timeout, ctx)
+    except BaseException:  # e.g. a second Ctrl-C while stopping: leave no process and no temp file
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdout.close()
+        sink.discard()
+        proc.wait()
+        raise
+    if stopped == "interrupted":
+        raise ToolInterrupted(result)
+    return result
 
 
 def _result(
@@ -194,6 +207,9 @@ def _result(
     elif stopped == "aborted":
         details["aborted"] = True
         parts.append("[Command aborted by the user; its process group was killed.]")
+    elif stopped == "interrupted":
+        details["aborted"] = True
+        parts.append("[interrupted by the user (Ctrl-C); its process group was killed.]")
     elif exit_code != 0:
         parts.append(f"[Exit code {exit_code}]")
     return ToolResult("\n".join(parts), is_error=bool(stopped) or exit_code != 0, details=details)

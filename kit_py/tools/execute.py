@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kit_py import approval
-from kit_py.tools.base import Tool, ToolContext, ToolError
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted
 from kit_py.tools.paths import needs_confirmation
 from kit_py.tools.registry import parse_args, run_tool
 
@@ -50,14 +50,17 @@ def execute_tool_call(
             setup.always_allowed.add(always_key)
         if answer not in (approval.APPROVED, approval.ALWAYS):
             record["action"] = "not run"
-            return _declined(name, action.reason, answer), True, {**_not_run(ctx), "approval": answer}
+            content = _declined(name, action.reason, answer, setup.unanswerable)
+            return content, True, {**_not_run(ctx), "approval": answer}
         record["action"] = "interrupted"  # stays so only if Ctrl-C stops the tool while it runs
         result = run_tool(tool, arguments_json, ctx)
         record.update(action="ran", is_error=result.is_error)
         return result.content, result.is_error, {**result.details, "approval": answer}
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         record.setdefault("answer", approval.INTERRUPTED)
         record.setdefault("action", "not run")
+        if isinstance(exc, ToolInterrupted):  # the partial result is recorded like a finished one
+            exc.result.details["approval"] = record["answer"]
         raise
     finally:
         record["finished_at"] = _now()
@@ -97,6 +100,8 @@ def _pending_action(
     else:
         return None
     if key in setup.always_allowed:
+        if setup.on_remembered is not None:
+            setup.on_remembered(PendingAction(tool=tool.name, arguments=args, reason=reason, preview=""))
         return None
     plain = f"{tool.name} {json.dumps(args, ensure_ascii=False)}"
     try:
@@ -120,10 +125,10 @@ def _ask(setup: ToolSetup, action: PendingAction) -> str:
     return answer
 
 
-def _declined(tool: str, reason: str, answer: str) -> str:
+def _declined(tool: str, reason: str, answer: str, unanswerable: str) -> str:
     if answer == approval.REFUSED:
         return (
-            f"Error: {tool} was not run: it needs the user's approval ({reason}) but no terminal is "
-            "available to ask. Nothing was changed; tell the user what you wanted to do instead."
+            f"Error: {tool} was not run: it needs the user's approval ({reason}) but {unanswerable}. "
+            "Nothing was changed; tell the user what you wanted to do instead."
         )
     return f"Error: the user denied this {tool} call ({reason}); it was not run and nothing was changed."

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
 from kit_py.tools import bash, edit, grep, ls, read, write
-from kit_py.tools.base import Tool, ToolContext, ToolError, ToolResult
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
 
 BUILTIN_TOOLS: dict[str, Tool] = {
     t.name: t for t in (read.TOOL, write.TOOL, edit.TOOL, bash.TOOL, ls.TOOL, grep.TOOL)
 }
+
+# Lone surrogates: how Python spells undecodable bytes in file names (surrogateescape) and what a
+# model's JSON \u-escapes of them become. No UTF-8 encoder (orjson, the session file) accepts them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -94,16 +99,40 @@ def parse_args(args_json: str | dict[str, Any] | None) -> dict[str, Any]:
     return value
 
 
+def valid_text(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (dict keys too) replaced by U+FFFD, recursively."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {valid_text(k): valid_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [valid_text(v) for v in value]
+    return value
+
+
+def _finish(result: ToolResult, start: float, ctx: ToolContext) -> ToolResult:
+    """Add timing and cwd, and make all text storable as UTF-8."""
+    result.content = valid_text(result.content)
+    result.details = valid_text(result.details)
+    result.details["duration_ms"] = round((time.monotonic() - start) * 1000)
+    result.details.setdefault("cwd", str(ctx.cwd))
+    return result
+
+
 def run_tool(tool: Tool, args_json: str | dict[str, Any] | None, ctx: ToolContext) -> ToolResult:
-    """Run one tool call; never raises for tool failures (KeyboardInterrupt still propagates)."""
+    """Run one tool call; never raises for tool failures.
+
+    Ctrl-C still propagates; a tool that kept partial output raises ToolInterrupted carrying it.
+    """
     start = time.monotonic()
     try:
         args = _coerce(parse_args(args_json), tool.parameters)
         result = tool.run(args, ctx)
     except ToolError as exc:
         result = ToolResult(f"Error: {exc}", is_error=True)
+    except ToolInterrupted as exc:
+        _finish(exc.result, start, ctx)
+        raise
     except Exception as exc:  # a bug or OS failure must not end the conversation
         result = ToolResult(f"Error: {tool.name} failed: {type(exc).__name__}: {exc}", is_error=True)
-    result.details["duration_ms"] = round((time.monotonic() - start) * 1000)
-    result.details.setdefault("cwd", str(ctx.cwd))
-    return result
+    return _finish(result, start, ctx)
