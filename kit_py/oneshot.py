@@ -206,6 +206,10 @@ def run_oneshot(
         )
     except agent.TurnFailed as failed:
         sink.finish()
+        if mode.debug:  # what the provider library said, behind the one-line summary
+            import traceback
+
+            traceback.print_exception(failed.cause)
         if mode.json:
             report = json_report(failed.result, session_id, failed.message, int(failed.exit_code))
             sys.stdout.buffer.write(report)
