@@ -100,8 +100,13 @@ def chat(
     ] = None,
 ) -> None:
     """Chat with any LLM from the terminal; every conversation is a branchable session tree."""
+    from kit_py.errors import UsageError
     from kit_py.run import RunOptions, run
 
+    if no_tools and tools is not None:
+        raise UsageError("--tools and --no-tools contradict each other; use one")
+    if json_output and quiet:
+        raise UsageError("--json and --quiet contradict each other; use one")
     options = RunOptions(
         words=list(prompt or []),
         print_mode=print_mode,
@@ -178,37 +183,53 @@ def _report(error: KitError, debug: bool) -> int:
     return int(error.exit_code)
 
 
+def _wants_json(args: list[str]) -> bool:
+    """Whether the chat command was asked for --json (words after `--` are prompt, not flags)."""
+    flags = args[: args.index("--")] if "--" in args else args
+    return "--json" in flags
+
+
+def _json_failure(message: str, code: int) -> None:
+    """With --json a failure is still one JSON object on stdout, so scripts can always parse it."""
+    import json
+
+    print(json.dumps({"error": message, "exit_code": code}, indent=2, ensure_ascii=False))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every failure is one line on stderr and a distinct exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     subcommand = {"sessions": sessions_app, "completion": completion_app}.get(args[0]) if args else None
+    prog_name = f"kit {args[0]}" if subcommand else "kit"
+    failure: str | None = None
     try:
         code = (subcommand or app)(
             args=args[1:] if subcommand else args,
-            prog_name=f"kit {args[0]}" if subcommand else "kit",
+            prog_name=prog_name,
             standalone_mode=False,
         )
     except KitError as error:
-        code = _report(error, debug)
+        code, failure = _report(error, debug), error.message
     except KeyboardInterrupt:
         print("kit: interrupted", file=sys.stderr)
-        code = int(ExitCode.INTERRUPTED)
+        code, failure = int(ExitCode.INTERRUPTED), "interrupted"
     except typer.Exit as error:
         code = error.exit_code
     except typer.Abort:
-        code = int(ExitCode.INTERRUPTED)
-    except TyperException as error:  # bad flags and values: click's one-line usage message
-        error.show()  # type: ignore[attr-defined]  # typer's vendored click exceptions all have show()
+        code, failure = int(ExitCode.INTERRUPTED), "interrupted"
+    except TyperException as error:  # bad flags and values: click's message, on one line
+        failure = " ".join(error.format_message().split())
+        print(f"kit: error: {failure} (see {prog_name} --help)", file=sys.stderr)
         code = int(ExitCode.USAGE)
     except Exception as error:
         if debug:
             raise
-        print(
-            f"kit: internal error: {type(error).__name__}: {error} (run with --debug for details)",
-            file=sys.stderr,
-        )
+        failure = f"internal error: {type(error).__name__}: {error}"
+        print(f"kit: {failure} (run with --debug for details)", file=sys.stderr)
         code = int(ExitCode.ERROR)
+    if failure is not None and subcommand is None and _wants_json(args):
+        _json_failure(failure, int(code))
     hard_exit(int(code or 0))
 
 

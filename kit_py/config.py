@@ -8,6 +8,7 @@ are what the REPL remembers (`preferences.yml` in the user config dir).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +46,8 @@ class Settings:
     """Other litellm options passed through untouched (Python API users)."""
     explicit: set[str] = field(default_factory=set)
     """Names of settings given on the command line, which beat what a resumed session recorded."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Where each non-default setting came from ("command line" or a file label), for error messages."""
 
 
 def config_dir() -> Path:
@@ -83,11 +86,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in loaded.items()}
 
 
-def config_file_values() -> dict[str, Any]:
-    """Merged `~/.kit.yml` and `./.kit.yml`; the project file wins."""
-    merged = _read_yaml(Path.home() / ".kit.yml")
-    merged.update(_read_yaml(Path.cwd() / ".kit.yml"))
-    return merged
+def config_file_layers() -> list[tuple[str, dict[str, Any]]]:
+    """`~/.kit.yml` then `./.kit.yml` (the project file wins), each with the label errors name it by."""
+    return [
+        ("~/.kit.yml", _read_yaml(Path.home() / ".kit.yml")),
+        ("./.kit.yml", _read_yaml(Path.cwd() / ".kit.yml")),
+    ]
 
 
 def preferences_path() -> Path:
@@ -120,37 +124,104 @@ def save_preference(key: str, value: Any) -> None:
         raise
 
 
-_SETTING_NAMES = {f.name for f in fields(Settings)} - {"explicit", "llm_options"}
+_SETTING_NAMES = {f.name for f in fields(Settings)} - {"explicit", "llm_options", "sources"}
+_BOOL_WORDS = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
+_STRING_SETTINGS = ("model", "api_base", "api_key", "system_prompt", "compaction_model", "theme")
+_INT_MINIMUMS = {"max_tokens": 1, "max_steps": 1, "context_window": 1, "max_retries": 0}
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if word not in _BOOL_WORDS:
+        raise ValueError(f"must be true or false (or yes/no, on/off, 1/0), not {value!r}")
+    return _BOOL_WORDS[word]
+
+
+def _as_number(value: Any, kind: type[int] | type[float]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"must be a number, not {value!r}")
+    try:
+        number = kind(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"must be {'a whole' if kind is int else 'a'} number, not {value!r}") from None
+    if kind is int and isinstance(value, float) and number != value:
+        raise ValueError(f"must be a whole number, not {value!r}")
+    return number
 
 
 def _coerce(name: str, value: Any) -> Any:
-    """Config files are hand-written: accept `tools: read,ls` and `auto_compact: "yes"` alike."""
-    if name == "tools" and isinstance(value, str):
-        return [t.strip() for t in value.split(",") if t.strip()]
-    if name in ("auto_compact", "safe_mode") and isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    if name in ("max_tokens", "max_retries", "max_steps", "context_window") and value is not None:
-        return int(value)
-    if name in ("temperature", "timeout") and value is not None:
-        return float(value)
+    """Check one hand-written config value and convert it; ValueError says what is wrong with it.
+
+    Lenient in form (`tools: read,ls`, `auto_compact: "yes"`, `timeout: "30"`) but strict in meaning:
+    a value kit cannot understand is an error, never silently a default (`safe_mode: enabled`).
+    """
+    if name in ("auto_compact", "safe_mode"):
+        return _as_bool(value)
+    if name in _INT_MINIMUMS:
+        number = _as_number(value, int)
+        if number < _INT_MINIMUMS[name]:
+            raise ValueError(f"must be at least {_INT_MINIMUMS[name]}, not {value!r}")
+        return number
+    if name == "timeout":
+        number = _as_number(value, float)
+        if not number > 0:
+            raise ValueError(f"must be more than 0 seconds, not {value!r}")
+        return number
+    if name == "temperature":
+        number = _as_number(value, float)
+        if not 0 <= number <= 2:
+            raise ValueError(f"must be between 0 and 2, not {value!r}")
+        return number
+    if name == "thinking_level" and value not in THINKING_LEVELS:
+        raise ValueError(f"must be one of {', '.join(THINKING_LEVELS)}, not {value!r}")
+    if name == "tools":
+        if isinstance(value, str):
+            return [t.strip() for t in value.split(",") if t.strip()]
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise ValueError(f"must be a list of tool names or a comma-separated string, not {value!r}")
+        return [t.strip() for t in value if t.strip()]
+    if name in _STRING_SETTINGS and not isinstance(value, str):
+        raise ValueError(f"must be a string, not {value!r}")
     return value
 
 
+def _unknown_key_warning(key: str, label: str) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, sorted(_SETTING_NAMES), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"kit: warning: unknown setting {key!r} in {label}{hint}"
+
+
 def resolve_settings(cli_values: dict[str, Any]) -> Settings:
-    """Merge defaults, preferences, config files and CLI values (None means 'not given')."""
+    """Merge defaults, preferences, config files and CLI values (None means 'not given').
+
+    A bad value in a file is a usage error naming the file and key; an unknown key only warns.
+    """
     settings = Settings()
-    layers = [load_preferences(), config_file_values()]
-    for layer in layers:
+    layers = [(str(preferences_path()), load_preferences()), *config_file_layers()]
+    for label, layer in layers:
         for name, value in layer.items():
-            if name in _SETTING_NAMES and value is not None:
-                try:
-                    setattr(settings, name, _coerce(name, value))
-                except (TypeError, ValueError) as exc:
-                    raise UsageError(f"bad value for {name} in config: {value!r}") from exc
+            if name not in _SETTING_NAMES:
+                print(_unknown_key_warning(name, label), file=sys.stderr)
+                continue
+            if value is None:
+                continue
+            try:
+                setattr(settings, name, _coerce(name, value))
+            except ValueError as exc:
+                raise UsageError(f"{label}: {name} {exc}") from None
+            settings.sources[name] = label
     for name, value in cli_values.items():
         if value is not None and name in _SETTING_NAMES:
             setattr(settings, name, value)
             settings.explicit.add(name)
+            settings.sources[name] = "command line"
     if settings.thinking_level not in THINKING_LEVELS:
         raise UsageError(
             f"unknown thinking level {settings.thinking_level!r}; choose one of {', '.join(THINKING_LEVELS)}"

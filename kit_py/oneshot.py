@@ -160,8 +160,10 @@ def usage_summary(result: agent.TurnResult) -> dict[str, Any]:
     }
 
 
-def json_report(result: agent.TurnResult, session_id: str | None, error: str | None = None) -> bytes:
-    """The --json object: mirrors the stored form of the turn's messages."""
+def json_report(
+    result: agent.TurnResult, session_id: str | None, error: str | None = None, exit_code: int | None = None
+) -> bytes:
+    """The --json object: mirrors the stored form of the turn's messages (plus error and exit_code)."""
     report: dict[str, Any] = {
         "text": result.text,
         "model": result.model,
@@ -172,6 +174,7 @@ def json_report(result: agent.TurnResult, session_id: str | None, error: str | N
     }
     if error:
         report["error"] = error
+        report["exit_code"] = exit_code
     return orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
 
 
@@ -203,8 +206,13 @@ def run_oneshot(
         )
     except agent.TurnFailed as failed:
         sink.finish()
+        if mode.debug:  # what the provider library said, behind the one-line summary
+            import traceback
+
+            traceback.print_exception(failed.cause)
         if mode.json:
-            sys.stdout.buffer.write(json_report(failed.result, session_id, failed.message))
+            report = json_report(failed.result, session_id, failed.message, int(failed.exit_code))
+            sys.stdout.buffer.write(report)
         elif mode.quiet and failed.result.text:
             print(failed.result.text)
         note = "interrupted" if failed.exit_code == ExitCode.INTERRUPTED else f"error: {failed.message}"

@@ -115,7 +115,9 @@ def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | No
     try:
         tools = select_tools(settings.tools)
     except ValueError as exc:
-        raise UsageError(f"--tools: {exc}") from None
+        source = settings.sources.get("tools", "command line")
+        where = "--tools" if source == "command line" else f"{source}: tools"
+        raise UsageError(f"{where}: {exc}") from None
     return ToolSetup(tools=tools, cwd=Path(cwd), safe_mode=settings.safe_mode, approve=approve)
 
 
