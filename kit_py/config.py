@@ -94,6 +94,14 @@ def config_file_layers() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def config_file_setting(key: str) -> str | None:
+    """Which config file sets `key` now (the project file first), so a saved preference can say it loses."""
+    for label, values in reversed(config_file_layers()):
+        if values.get(key) is not None:
+            return label
+    return None
+
+
 def preferences_path() -> Path:
     return config_dir() / "preferences.yml"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kit_py import __version__, agent
-from kit_py.config import THINKING_LEVELS, Settings, _read_yaml, data_dir, save_preference
+from kit_py.config import THINKING_LEVELS, Settings, config_file_setting, data_dir, save_preference
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY, split
@@ -190,15 +190,12 @@ class Repl:
             return f" (saved as a preference, but {config_file} sets {key} and wins on the next start)"
         return " (remembered for next time)"
 
-    def _config_file_setting(self, key: str) -> str | None:
-        """The config file that sets `key` (the project file before the home one), as the user writes it."""
-        for shown, path in (("./.kit.yml", self.cwd / ".kit.yml"), ("~/.kit.yml", Path.home() / ".kit.yml")):
-            try:
-                if _read_yaml(path).get(key) is not None:
-                    return shown
-            except KitError:  # edited into something unreadable since the start: it sets nothing
-                continue
-        return None
+    @staticmethod
+    def _config_file_setting(key: str) -> str | None:
+        try:
+            return config_file_setting(key)
+        except KitError:  # edited into something unreadable since the start: it sets nothing
+            return None
 
     def set_model(self, name: str) -> None:
         from kit_py import llm
