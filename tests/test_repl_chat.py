@@ -64,18 +64,23 @@ def test_chat_multiline_paste_interrupt_error_then_resume_and_history(kit_env, w
     assert aborted["parts"][0]["data"]["text"].startswith("partial-start")
     assert "never-shown" not in aborted["parts"][0]["data"]["text"]
 
-    # A provider error prints one line and puts the typed prompt back, ready to send again.
+    # A provider error prints one line and puts the typed prompt back, ready to send again; the failed
+    # attempt stays in the file on a side branch (prompt + an error answer), never sent again.
     provider.error(401)
     before = len(_entries(kit_env))
     term.send("keep this text" + ENTER)
     term.expect("Incorrect API key")
     term.expect(PROMPT)
     term.expect("keep this text")
-    assert len(_entries(kit_env)) == before  # nothing was saved for the failed turn
+    failed_user, failed_answer = [e for e in _entries(kit_env)[before:] if e["type"] == "message"]
+    assert failed_user["parts"][0]["data"]["text"] == "keep this text"
+    assert failed_answer["stop_reason"] == "error"
     provider.reply("second try worked")
     term.send(ENTER)
     term.expect("second try worked")
-    assert provider.last_messages()[-1] == {"role": "user", "content": "keep this text"}
+    sent = provider.last_messages()
+    assert sent[-1] == {"role": "user", "content": "keep this text"}
+    assert [m["content"] for m in sent].count("keep this text") == 1, "the failed attempt is not replayed"
     term.ready()
 
     # A stream that breaks off mid-answer: the partial answer stays in the file on a side branch,
