@@ -12,6 +12,18 @@ from pathlib import Path
 from tests.conftest import MODEL, kit_command, session_files
 
 
+def spawn_kit(kit_env, provider, workdir, *args: str) -> subprocess.Popen[bytes]:
+    """`kit` running in the background against the scripted provider, its output piped to the test."""
+    return subprocess.Popen(
+        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=kit_env,
+        cwd=workdir,
+    )
+
+
 def test_answer_streams_to_stdout_as_plain_text_and_is_saved(run_kit, provider, kit_env, workdir):
     provider.reply("JSONL is one JSON value per line.")
     result = run_kit("explain JSONL in one line")
@@ -47,14 +59,7 @@ def test_print_flag_and_python_m_and_words_without_quotes(run_kit, provider, kit
 
 def test_plain_output_is_flushed_as_it_arrives(kit_env, provider, workdir):
     provider.reply("first-part " + "x" * 40 + " last-part", chunk_size=10, delay=0.4)
-    proc = subprocess.Popen(
-        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=kit_env,
-        cwd=workdir,
-    )
+    proc = spawn_kit(kit_env, provider, workdir, "go")
     first = proc.stdout.read(10)
     assert first == b"first-part"
     assert proc.poll() is None, "the first words must arrive while the answer is still streaming"
@@ -148,14 +153,7 @@ def test_version_and_help(run_kit):
 
 def test_ctrl_c_while_streaming_exits_130_and_keeps_the_partial_answer(kit_env, provider, workdir):
     provider.reply("partial answer that goes on and on " * 5, chunk_size=5, delay=0.2)
-    proc = subprocess.Popen(
-        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=kit_env,
-        cwd=workdir,
-    )
+    proc = spawn_kit(kit_env, provider, workdir, "go")
     assert proc.stdout.read(7) == b"partial"
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -181,14 +179,7 @@ def test_interrupted_answer_is_not_replayed_on_continue(run_kit, provider, kit_e
 
 def test_sigterm_while_streaming_saves_the_partial_answer(kit_env, provider, workdir):
     provider.reply("partial answer that goes on and on " * 5, chunk_size=5, delay=0.2)
-    proc = subprocess.Popen(
-        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "go"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=kit_env,
-        cwd=workdir,
-    )
+    proc = spawn_kit(kit_env, provider, workdir, "go")
     assert proc.stdout.read(7) == b"partial"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -203,14 +194,7 @@ def test_sigterm_while_streaming_saves_the_partial_answer(kit_env, provider, wor
 def test_a_reader_that_leaves_early_does_not_cost_the_answer(kit_env, provider, workdir):
     answer = "".join(f"line {i}\n" for i in range(3000))
     provider.reply(answer, chunk_size=400)
-    kit = subprocess.Popen(
-        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "long"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=kit_env,
-        cwd=workdir,
-    )
+    kit = spawn_kit(kit_env, provider, workdir, "long")
     head = subprocess.run(["head", "-n", "2"], stdin=kit.stdout, capture_output=True, timeout=30)
     kit.stdout.close()
     err = kit.stderr.read()
