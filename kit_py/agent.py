@@ -119,15 +119,6 @@ def _assistant_entry(response: llm.LLMResponse, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _add_usage(total: llm.Usage, step: llm.Usage) -> None:
-    total.input_tokens += step.input_tokens
-    total.output_tokens += step.output_tokens
-    total.cache_read_tokens += step.cache_read_tokens
-    total.cache_creation_tokens += step.cache_creation_tokens
-    if step.cost_usd is not None:
-        total.cost_usd = (total.cost_usd or 0.0) + step.cost_usd
-
-
 @dataclass
 class ToolSetup:
     """The tools offered this turn and how their state-modifying calls get approved."""
@@ -218,7 +209,7 @@ def run_turn(
         try:
             response = _stream_recovering(session, settings, build_request, forward, emit, recovery)
         except llm.StreamBroken as broken:
-            _add_usage(total, broken.partial.usage)
+            total.add(broken.partial.usage)
             entry = _assistant_entry(broken.partial, error=broken.message)
             # Tool calls of a broken step never ran: drop them so no call is left without a result.
             entry["parts"] = [p for p in entry["parts"] if p["type"] != "tool_call"]
@@ -236,7 +227,7 @@ def run_turn(
             persist([_assistant_entry(nothing, error=error.message)])
             session.sync()
             raise TurnFailed(error, TurnResult("", settings.model, "error", total, stored)) from None
-        _add_usage(total, response.usage)
+        total.add(response.usage)
         step_entries = [_assistant_entry(response)]
         if response.tool_calls:
             # Even with no tools offered, every call gets a result (an error) so none is orphaned.

@@ -639,7 +639,7 @@ class Session:
             self._autosave()
         final = results[-1]
         for earlier in results[:-1]:
-            _add_usage(final.usage, earlier.usage)
+            final.usage.add(earlier.usage)
         final.messages = [m for r in results for m in r.messages]
         final.approvals = [a for r in results for a in r.approvals]
         final.output = output
@@ -885,13 +885,6 @@ def _manager_from(data: dict[str, Any]) -> SessionManager:
     if "leaf_id" in copy and (copy["leaf_id"] is None or copy["leaf_id"] in tree.by_id):
         tree.leaf_id = copy["leaf_id"]
     return SessionManager(copy.get("header") or fmt.header(""), tree, None)
-
-
-def _add_usage(total: Any, step: Any) -> None:
-    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"):
-        setattr(total, key, getattr(total, key) + getattr(step, key))
-    if step.cost_usd is not None:
-        total.cost_usd = (total.cost_usd or 0.0) + step.cost_usd
 
 
 def _recorded_model(manager: SessionManager) -> str | None:

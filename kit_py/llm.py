@@ -110,6 +110,27 @@ class Usage:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    def add(self, other: Usage) -> None:
+        """Accumulate another step's usage; the cost stays unknown only while every part is unknown."""
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_creation_tokens += other.cache_creation_tokens
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        """The usage stored on an assistant entry (missing or bad numbers count as zero / unknown)."""
+        cost = data.get("cost_usd")
+        return cls(
+            input_tokens=int(data.get("input_tokens") or 0),
+            output_tokens=int(data.get("output_tokens") or 0),
+            cache_read_tokens=int(data.get("cache_read_tokens") or 0),
+            cache_creation_tokens=int(data.get("cache_creation_tokens") or 0),
+            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,

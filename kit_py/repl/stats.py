@@ -8,16 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kit_py.llm import Usage
+
 Entry = dict[str, Any]
 
 
 @dataclass
-class UsageTotals:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cost_usd: float | None = None
+class UsageTotals(Usage):
+    """Usage summed over a session, with how many messages and answers it took."""
+
     messages: int = 0
     answers: int = 0
 
@@ -33,15 +32,8 @@ def usage_totals(entries: list[Entry]) -> UsageTotals:
             continue
         totals.answers += 1
         usage = entry.get("usage")
-        if not isinstance(usage, dict):
-            continue
-        totals.input_tokens += int(usage.get("input_tokens") or 0)
-        totals.output_tokens += int(usage.get("output_tokens") or 0)
-        totals.cache_read_tokens += int(usage.get("cache_read_tokens") or 0)
-        totals.cache_creation_tokens += int(usage.get("cache_creation_tokens") or 0)
-        cost = usage.get("cost_usd")
-        if isinstance(cost, (int, float)):
-            totals.cost_usd = (totals.cost_usd or 0.0) + float(cost)
+        if isinstance(usage, dict):
+            totals.add(Usage.from_dict(usage))
     return totals
 
 
