@@ -64,9 +64,9 @@ def time_to_prompt(env: dict[str, str], cwd: str) -> tuple[float, float]:
 def render_cpu(tokens: int) -> float:
     from rich.console import Console
 
-    from kit_py.agent import TurnEvent
-    from kit_py.repl.render import TurnView
-    from kit_py.repl.theme import get_theme, rich_theme
+    from kit_py.engine.turn import TurnEvent
+    from kit_py.terminal.turn_view import TurnView
+    from kit_py.terminal.theme import get_theme, rich_theme
     from tests.provider import markdown_text
 
     text = markdown_text(tokens)

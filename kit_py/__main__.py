@@ -1,5 +1,5 @@
 """`python -m kit_py` runs the same CLI as `kit`."""
 
-from kit_py.entry import main
+from kit_py.cli.main import main
 
 main()

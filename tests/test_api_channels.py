@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kit_py import Session
-from kit_py.api import channel_dir
+from kit_py.api.session import channel_dir
 from kit_py.errors import SessionError, SessionExistsError
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 

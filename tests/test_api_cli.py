@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from kit_py import Agent, Session
-from kit_py.api import channel_dir
+from kit_py.api.session import channel_dir
 from kit_py.session import SessionManager
-from kit_py.stores import JSONLStore
+from kit_py.api.stores import JSONLStore
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 from tests.conftest import session_files
 

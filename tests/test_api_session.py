@@ -21,7 +21,7 @@ from kit_py.errors import (
     RateLimitError,
     StructuredOutputError,
 )
-from kit_py.stores import MemoryStore
+from kit_py.api.stores import MemoryStore
 from tests.api_support import api_fixture, run_source  # noqa: F401  (fixture `api`)
 
 ISSUE_SNIPPET = (Path(__file__).parent / "api_issue7_snippet.txt").read_text()

@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kit_py import compactor
+from kit_py.compaction import runner as compactor
 from kit_py.session import SessionManager
 from tests.conftest import MODEL, kit_command
 from tests.test_compaction_engine import FIXTURE, build_tool_session, new_session, settings_for, summary_text

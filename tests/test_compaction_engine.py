@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from kit_py import agent, compactor, llm
-from kit_py.compaction import SUMMARY_SYSTEM_PROMPT, build_summary_request, build_turn_prefix_request
+from kit_py import llm
+from kit_py.engine import turn as agent
+from kit_py.compaction import runner as compactor
+from kit_py.compaction.plan import SUMMARY_SYSTEM_PROMPT, build_summary_request, build_turn_prefix_request
 from kit_py.config import Settings
 from kit_py.errors import AgentError, ContextOverflowError
 from kit_py.session import SessionManager, catalog, message_text

@@ -8,7 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit_py.compaction import (
+from kit_py.compaction.plan import (
     IMAGE_TOKENS,
     Budget,
     CompactionPlan,

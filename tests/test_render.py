@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.markdown import Markdown
 
-from kit_py.render import BlockSplitter, MarkdownStream
+from kit_py.terminal.markdown_stream import BlockSplitter, MarkdownStream
 
 ANSWER = (
     "# Title\n\nFirst paragraph.\n\nSecond paragraph.\n\n```python\ndef f():\n    return 1\n```\n\nEnd.\n"

@@ -12,15 +12,15 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from rich.console import Console
 
-from kit_py.agent import TurnEvent
+from kit_py.engine.turn import TurnEvent
 from kit_py.config import Settings
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.app import Repl
 from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
 from kit_py.repl.completer import ReplCompleter, path_completions
-from kit_py.repl.render import TurnView, render_history
-from kit_py.repl.theme import get_theme, rich_theme
+from kit_py.terminal.turn_view import TurnView, render_history
+from kit_py.terminal.theme import get_theme, rich_theme
 from kit_py.session import SessionManager
 
 REQUIRED = (
@@ -318,7 +318,7 @@ def test_safe_mode_approval_asks_the_user(tmp_path: Path, keys: str, answer: str
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from kit_py.agent import PendingAction, ToolSetup
+    from kit_py.engine.turn import PendingAction, ToolSetup
     from kit_py.config import Settings
     from kit_py.repl.app import Repl
     from kit_py.session import SessionManager

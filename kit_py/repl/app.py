@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kit_py import __version__, agent
+from kit_py import __version__
 from kit_py.config import THINKING_LEVELS, Settings, config_file_setting, data_dir, save_preference
+from kit_py.engine import turn as agent
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY, split
-from kit_py.repl.render import TurnView, print_diff, render_history
-from kit_py.repl.theme import get_theme, prompt_style, rich_theme
+from kit_py.terminal.theme import get_theme, prompt_style, rich_theme
+from kit_py.terminal.turn_view import TurnView, print_diff, render_history
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.history import History
     from rich.console import Console
 
-    from kit_py.agent import PendingAction
+    from kit_py.engine.turn import PendingAction
     from kit_py.session import SessionManager
 
 PROMPT = "❯ "
@@ -117,7 +118,7 @@ class Repl:
 
         The context is the compaction engine's own estimate: after a compaction it no longer counts the
         provider's usage from before it, so the status line and /usage show the smaller context at once."""
-        from kit_py.compactor import context_tokens
+        from kit_py.compaction.runner import context_tokens
 
         key = (self.session, self.session.leaf_id, len(self.session.entries))
         if self._numbers[0] != key:
@@ -255,7 +256,7 @@ class Repl:
 
     def compact(self, focus: str | None) -> None:
         """/compact: summarize the older part of the conversation into one appended compaction entry."""
-        from kit_py.compactor import CompactionCancelled, compact_session
+        from kit_py.compaction.runner import CompactionCancelled, compact_session
 
         self._wait_for_llm()
         status = self.console.status("compacting the conversation…", spinner="dots")
@@ -283,7 +284,7 @@ class Repl:
         from prompt_toolkit import prompt
         from prompt_toolkit.formatted_text import FormattedText
 
-        from kit_py import approval
+        from kit_py.engine import approval
 
         self.console.print(
             f"⚠ {action.tool} needs approval ({action.reason})",

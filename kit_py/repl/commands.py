@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from kit_py.config import THINKING_LEVELS
 from kit_py.repl import stats
 from kit_py.repl.attachments import TYPED_KEY, typed_text
-from kit_py.repl.theme import THEMES
 from kit_py.session.format import message_text
+from kit_py.terminal.theme import THEMES
 
 if TYPE_CHECKING:
     from kit_py.repl.app import Repl

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from kit_py.errors import SessionError, UsageError
 
 if TYPE_CHECKING:
-    from kit_py.agent import ApproveCallback, ToolSetup
     from kit_py.config import Settings
+    from kit_py.engine.turn import ApproveCallback, ToolSetup
 
 
 @dataclass
@@ -84,21 +84,22 @@ def run(options: RunOptions) -> int:
         from kit_py.repl import run_repl
 
         return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug, tool_setup=tools)
-    from kit_py.approval import ask_on_terminal
+    from kit_py.engine.approval import ask_on_terminal
 
     tool_setup = build_tool_setup(settings, cwd, approve=ask_on_terminal)
-    from kit_py.prompt_input import compose_prompt
+    from kit_py.cli.stdin import compose_prompt
 
     prompt = compose_prompt(options.words, stdin_text)
     session = open_session(options, cwd)
-    from kit_py import agent, llm
-    from kit_py.oneshot import OutputMode, run_oneshot
+    from kit_py import llm
+    from kit_py.cli.print_mode import OutputMode, run_oneshot
+    from kit_py.engine import turn as agent
 
     agent.apply_session_model(settings, session)
     llm.load_litellm(debug=options.debug)
     llm.check_model(settings.model, settings.api_key, settings.api_base)
     mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
-    from kit_py import signals
+    from kit_py.cli import signals
 
     signals.stop_gracefully_on_termination()
     return signals.exit_code(run_oneshot(session, settings, prompt, mode, tool_setup=tool_setup))
@@ -109,7 +110,7 @@ def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | No
 
     An unknown name in `--tools` or the config's `tools` is a usage error before anything else runs.
     """
-    from kit_py.agent import ToolSetup
+    from kit_py.engine.turn import ToolSetup
     from kit_py.tools import select_tools
 
     try:
@@ -122,6 +123,6 @@ def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | No
 
 
 def _stdin_if_piped() -> str | None:
-    from kit_py.prompt_input import read_piped_stdin
+    from kit_py.cli.stdin import read_piped_stdin
 
     return read_piped_stdin()

@@ -11,10 +11,18 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from kit_py import errors
+from kit_py.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    StreamBroken,
+    StreamEvent,
+    ToolCall,
+    Usage,
+    provider_of,
+)
 from kit_py.text import valid_utf8
 
 THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
@@ -89,133 +97,6 @@ def warm_up() -> threading.Thread:
     thread.start()
     return thread
 
-
-@dataclass
-class ToolCall:
-    id: str
-    name: str
-    arguments: str
-    """JSON-encoded arguments, exactly as the model produced them."""
-
-
-@dataclass
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cost_usd: float | None = None
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def add(self, other: Usage) -> None:
-        """Accumulate another step's usage; the cost stays unknown only while every part is unknown."""
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cache_read_tokens += other.cache_read_tokens
-        self.cache_creation_tokens += other.cache_creation_tokens
-        if other.cost_usd is not None:
-            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Usage:
-        """The usage stored on an assistant entry (missing or bad numbers count as zero / unknown)."""
-        cost = data.get("cost_usd")
-        return cls(
-            input_tokens=int(data.get("input_tokens") or 0),
-            output_tokens=int(data.get("output_tokens") or 0),
-            cache_read_tokens=int(data.get("cache_read_tokens") or 0),
-            cache_creation_tokens=int(data.get("cache_creation_tokens") or 0),
-            cost_usd=float(cost) if isinstance(cost, int | float) else None,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_creation_tokens": self.cache_creation_tokens,
-            "cost_usd": self.cost_usd,
-        }
-
-
-@dataclass
-class LLMRequest:
-    model: str
-    messages: list[dict[str, Any]]
-    """Messages already in OpenAI chat format (see `to_llm_messages`)."""
-    api_base: str | None = None
-    api_key: str | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    thinking_level: str = "off"
-    tools: list[dict[str, Any]] | None = None
-    timeout: float = 600.0
-    max_retries: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Other litellm options, passed through untouched (library users)."""
-
-
-@dataclass
-class LLMResponse:
-    """One assistant step, assembled from the stream."""
-
-    model: str
-    provider: str
-    text: str = ""
-    reasoning: str = ""
-    reasoning_signature: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    stop_reason: str = "stop"
-    usage: Usage = field(default_factory=Usage)
-
-    def parts(self) -> list[dict[str, Any]]:
-        """The step as session parts: reasoning, then text, then tool calls."""
-        parts: list[dict[str, Any]] = []
-        if self.reasoning:
-            data: dict[str, Any] = {"thinking": self.reasoning}
-            if self.reasoning_signature:
-                data["signature"] = self.reasoning_signature
-            parts.append({"type": "reasoning", "data": data})
-        if self.text:
-            parts.append({"type": "text", "data": {"text": self.text}})
-        for call in self.tool_calls:
-            parts.append(
-                {
-                    "type": "tool_call",
-                    "data": {"id": call.id, "name": call.name, "input": call.arguments, "finished": True},
-                }
-            )
-        return parts
-
-
-@dataclass
-class StreamEvent:
-    """What the caller sees while a step streams: `text_delta`, `reasoning_delta`, `tool_call`, `retry`."""
-
-    type: str
-    text: str = ""
-    tool_call: ToolCall | None = None
-
-
-class StreamBroken(errors.KitError):
-    """Raised with whatever arrived when a stream ends early (dropped, failed or interrupted)."""
-
-    def __init__(self, cause: errors.KitError | KeyboardInterrupt, partial: LLMResponse) -> None:
-        message = cause.message if isinstance(cause, errors.KitError) else "interrupted"
-        super().__init__(message)
-        self.cause = cause
-        self.partial = partial
-        self.exit_code = (
-            cause.exit_code if isinstance(cause, errors.KitError) else errors.ExitCode.INTERRUPTED
-        )
-
-
-def provider_of(model: str) -> str:
-    """Provider prefix of a litellm model string, without importing litellm for the common form."""
-    return model.split("/", 1)[0] if "/" in model else "openai"
 
 
 def check_model(model: str, api_key: str | None, api_base: str | None) -> None:
@@ -562,52 +443,3 @@ def complete_text(req: LLMRequest) -> tuple[str, Usage]:
         usage.output_tokens = int(getattr(raw, "completion_tokens", 0) or 0)
     usage.cost_usd = _cost(litellm, req.model, usage)
     return result.choices[0].message.content or "", usage
-
-
-def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -> list[dict[str, Any]]:
-    """Convert kit messages (role + parts) to OpenAI chat messages; litellm translates them per provider."""
-    out: list[dict[str, Any]] = []
-    if system_prompt:
-        out.append({"role": "system", "content": system_prompt})
-    for message in messages:
-        role = message.get("role")
-        parts = message.get("parts") or []
-        if role == "tool":
-            for part in parts:
-                if part.get("type") == "tool_result":
-                    data = part.get("data", {})
-                    out.append(
-                        {
-                            "role": "tool",
-                            "tool_call_id": data.get("tool_call_id", ""),
-                            "content": data.get("content", ""),
-                        }
-                    )
-            continue
-        texts = [p["data"].get("text", "") for p in parts if p.get("type") == "text"]
-        images = [p["data"] for p in parts if p.get("type") == "image"]
-        if role == "assistant":
-            entry: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
-            calls = [p["data"] for p in parts if p.get("type") == "tool_call"]
-            if calls:
-                entry["tool_calls"] = [
-                    {
-                        "id": c["id"],
-                        "type": "function",
-                        "function": {"name": c["name"], "arguments": c["input"]},
-                    }
-                    for c in calls
-                ]
-            if entry["content"] is None and not calls:
-                entry["content"] = ""
-            out.append(entry)
-        elif images:
-            content: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
-            content += [
-                {"type": "image_url", "image_url": {"url": f"data:{i['media_type']};base64,{i['data']}"}}
-                for i in images
-            ]
-            out.append({"role": role, "content": content})
-        else:
-            out.append({"role": role, "content": "".join(texts)})
-    return out

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.status import Status
 
-    from kit_py.agent import TurnEvent
+    from kit_py.engine.turn import TurnEvent
 
 Entry = dict[str, Any]
 REASONING_TAIL_LINES = 4
@@ -69,7 +69,7 @@ def print_tool_call(console: Console, name: str, arguments: str) -> None:
     """One line per call (`⚙ bash $ make test`), worded like print mode's (tool_display.py)."""
     from rich.text import Text
 
-    from kit_py.tool_display import call_header
+    from kit_py.terminal.tool_lines import call_header
 
     header = call_header(name, arguments)
     console.print(Text.assemble(("⚙ ", "kit.tool"), (header, "kit.tool")), soft_wrap=True)
@@ -79,7 +79,7 @@ def print_tool_result(console: Console, content: str, data: dict[str, Any]) -> N
     """A one-line summary of the result, then the diff of a write or edit."""
     from rich.text import Text
 
-    from kit_py.tool_display import result_summary
+    from kit_py.terminal.tool_lines import result_summary
 
     mark = ("  ✗ ", "kit.error") if data.get("is_error") else ("  ✓ ", "kit.ok")
     console.print(Text.assemble(mark, (result_summary(content, data), "kit.dim")), soft_wrap=True)
@@ -89,7 +89,7 @@ def print_tool_result(console: Console, content: str, data: dict[str, Any]) -> N
 def print_diff(console: Console, diff: str, limit: int | None = None) -> None:
     from rich.text import Text
 
-    from kit_py.tool_display import MAX_DIFF_LINES, diff_lines, diff_style
+    from kit_py.terminal.tool_lines import MAX_DIFF_LINES, diff_lines, diff_style
 
     for line in diff_lines(diff, limit or MAX_DIFF_LINES):
         console.print(Text(line, style=_DIFF_STYLES.get(diff_style(line) or "", "")), soft_wrap=True)
@@ -175,7 +175,7 @@ class TurnView:
     """Receives a turn's events and draws them: reasoning as a dim live tail, the answer as live markdown."""
 
     def __init__(self, console: Console, code_theme: str) -> None:
-        from kit_py.render import MarkdownStream
+        from kit_py.terminal.markdown_stream import MarkdownStream
 
         self.console = console
         self.stream = MarkdownStream(console, code_theme=code_theme)

@@ -11,6 +11,6 @@ def main() -> None:
 
         print(f"kit {__version__}")
         return
-    from kit_py.cli import main as cli_main
+    from kit_py.cli.app import main as cli_main
 
     cli_main()

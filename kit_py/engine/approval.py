@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from kit_py.agent import PendingAction
+    from kit_py.engine.turn import PendingAction
 
 APPROVAL_EXT_TYPE = "kit:approval"
 APPROVED, DENIED, ALWAYS, REFUSED, INTERRUPTED = "approved", "denied", "always", "refused", "interrupted"
@@ -34,7 +34,7 @@ def _open_tty() -> int | None:
 
 
 def _render(action: PendingAction, color: bool) -> str:
-    from kit_py.tool_display import ansi_diff
+    from kit_py.terminal.tool_lines import ansi_diff
 
     bold, reset = ("\x1b[1m", "\x1b[0m") if color else ("", "")
     body = ansi_diff(action.preview, color, MAX_PROMPT_PREVIEW_LINES)

@@ -172,7 +172,7 @@ def run_turn(
         context = session.build_context()
         messages = list(context.messages) + [e for e in pending if e.get("type") == "message"]
         if recovery.strip_images:
-            from kit_py.compactor import without_images
+            from kit_py.compaction.runner import without_images
 
             messages = without_images(messages)
         return llm.LLMRequest(
@@ -191,7 +191,7 @@ def run_turn(
 
     recovery = _Recovery()
     if settings.auto_compact:
-        from kit_py.compactor import over_threshold
+        from kit_py.compaction.runner import over_threshold
 
         if over_threshold(session, settings, [e for e in pending if e.get("type") == "message"]):
             try:
@@ -298,7 +298,7 @@ def _compact(
     has `compacted` and, when it did, messages_removed / tokens_before / tokens_after / summary, with
     the "compacted: N messages -> summary, T1 -> T2 tokens" line as its text.
     """
-    from kit_py.compactor import compact_session
+    from kit_py.compaction.runner import compact_session
 
     emit(TurnEvent("compaction", "compacting the conversation", {"phase": "start", "reason": reason}))
     outcome = compact_session(
@@ -324,7 +324,7 @@ def _run_tool_calls(
     calls: list[llm.ToolCall], setup: ToolSetup, emit: EventHandler
 ) -> tuple[dict[str, Any], bool]:
     """Run every call of one step; on Ctrl-C the remaining calls get 'interrupted' results."""
-    from kit_py.tools.execute import execute_tool_call
+    from kit_py.engine.tool_calls import execute_tool_call
 
     parts: list[dict[str, Any]] = []
     interrupted = False

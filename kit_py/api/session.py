@@ -1,6 +1,6 @@
 """The Python API: `Agent`, `Session`, `Message`, `RunResult` and streamed `Event`s.
 
-A thin face over the CLI's engine: every turn is `kit_py.agent.run_turn` on a `SessionManager`
+A thin face over the CLI's engine: every turn is `kit_py.engine.turn.run_turn` on a `SessionManager`
 tree, so context building, tools, safe mode and compaction behave exactly as in `kit`. A session
 lives in memory and is written to its `SessionStore` after each change (`autosave`); a failed turn
 is discarded before anything is saved, so it never shows up in `session.messages` or in a store.
@@ -22,11 +22,12 @@ from typing import Any
 
 import orjson
 
-from kit_py import errors, structured
+from kit_py import errors
+from kit_py.api import structured
+from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore
 from kit_py.config import DEFAULT_MODEL, Settings
 from kit_py.session import SessionManager, Tree
 from kit_py.session import format as fmt
-from kit_py.stores import JSONLStore, MemoryStore, SessionStore
 from kit_py.tools.base import Tool
 
 __all__ = [
@@ -218,7 +219,7 @@ class SessionSummary:
 
 ToolSpec = str | Tool | Callable[..., Any]
 ApproveFn = Callable[[Any], Any]
-"""Gets a `kit_py.agent.PendingAction` (.tool, .arguments, .reason, .preview); returns True to allow,
+"""Gets a `kit_py.engine.turn.PendingAction` (.tool, .arguments, .reason, .preview); returns True to allow,
 False to deny, or "always" to allow this tool for the rest of the turn's tool setup."""
 
 
@@ -363,7 +364,7 @@ def resolve_tools(specs: Iterable[ToolSpec] | None) -> list[Tool]:
         elif isinstance(spec, Tool):
             out.append(spec)
         elif callable(spec):
-            from kit_py.tool_decorator import FunctionTool
+            from kit_py.tools.decorator import FunctionTool
 
             out.append(FunctionTool(spec))
         else:
@@ -506,7 +507,7 @@ class Session:
         """Summarize the older conversation now (as `/compact` does); returns the summary, or None
         when there is too little to compact. Nothing is deleted: later requests send the summary
         plus the recent turns, while `messages` still lists everything."""
-        from kit_py.compactor import compact_session
+        from kit_py.compaction.runner import compact_session
 
         with self._lock:
             before = self._snapshot()
@@ -724,7 +725,7 @@ class Session:
         self._manager = SessionManager(self._manager.header, tree, None)
 
     def _turn(self, message: Message, settings: Settings, put: Callable[[Any], None] | None) -> RunResult:
-        from kit_py import agent as engine
+        from kit_py.engine import turn as engine
 
         self.agent.check()
         approvals: list[Approval] = []
@@ -757,7 +758,7 @@ class Session:
     def _tool_setup(self, approvals: list[Approval]) -> Any:
         if not self.agent.tools:
             return None
-        from kit_py.agent import PendingAction, ToolSetup
+        from kit_py.engine.turn import PendingAction, ToolSetup
 
         user_approve = self.approve
 

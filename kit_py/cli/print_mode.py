@@ -13,10 +13,11 @@ from typing import Any
 
 import orjson
 
-from kit_py import agent, tool_display
-from kit_py.compactor import CompactionCancelled
+from kit_py.compaction.runner import CompactionCancelled
 from kit_py.config import Settings
+from kit_py.engine import turn as agent
 from kit_py.errors import ExitCode, KitError
+from kit_py.terminal import tool_lines as tool_display
 
 
 @dataclass
@@ -87,7 +88,7 @@ class MarkdownSink:
     def __init__(self) -> None:
         from rich.console import Console
 
-        from kit_py.render import MarkdownStream
+        from kit_py.terminal.markdown_stream import MarkdownStream
 
         self.console = Console(highlight=False)
         self.stream = MarkdownStream(self.console)

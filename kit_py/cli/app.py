@@ -100,8 +100,8 @@ def chat(
     ] = None,
 ) -> None:
     """Chat with any LLM from the terminal; every conversation is a branchable session tree."""
+    from kit_py.cli.launch import RunOptions, run
     from kit_py.errors import UsageError
-    from kit_py.run import RunOptions, run
 
     if no_tools and tools is not None:
         raise UsageError("--tools and --no-tools contradict each other; use one")
@@ -151,7 +151,7 @@ def sessions(
     ] = False,
 ) -> None:
     """List saved sessions of this directory, newest first."""
-    from kit_py.session_commands import cleanup_command, list_sessions_command
+    from kit_py.cli.sessions_command import cleanup_command, list_sessions_command
 
     if cleanup:
         raise typer.Exit(cleanup_command())
@@ -169,7 +169,7 @@ def completion(
     ] = False,
 ) -> None:
     """Print the shell completion script (source it), or install it with --install."""
-    from kit_py.repl.shell_completion import completion_command
+    from kit_py.cli.completion import completion_command
 
     raise typer.Exit(completion_command(shell, install))
 

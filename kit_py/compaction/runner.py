@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kit_py import compaction as planner
 from kit_py import errors, llm
+from kit_py.compaction import plan as planner
 from kit_py.config import Settings
 
 if TYPE_CHECKING:

@@ -1,0 +1,45 @@
+"""The model library boundary: the only package that imports litellm (lazily, in `client`).
+
+Callers use `from kit_py import llm` and `llm.stream_completion(...)`, so tests can replace a
+function here and every caller sees it.
+"""
+
+from kit_py.llm.client import (
+    RETRYABLE,
+    check_model,
+    complete_text,
+    load_litellm,
+    map_error,
+    model_limits,
+    stream_completion,
+    warm_up,
+)
+from kit_py.llm.messages import to_llm_messages
+from kit_py.llm.types import (
+    LLMRequest,
+    LLMResponse,
+    StreamBroken,
+    StreamEvent,
+    ToolCall,
+    Usage,
+    provider_of,
+)
+
+__all__ = [
+    "RETRYABLE",
+    "LLMRequest",
+    "LLMResponse",
+    "StreamBroken",
+    "StreamEvent",
+    "ToolCall",
+    "Usage",
+    "check_model",
+    "complete_text",
+    "load_litellm",
+    "map_error",
+    "model_limits",
+    "provider_of",
+    "stream_completion",
+    "to_llm_messages",
+    "warm_up",
+]
