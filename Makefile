@@ -18,8 +18,10 @@ test: install
 	$(BIN)/python -m pytest -q -n 2
 
 lint: install
-	$(BIN)/ruff check kit_py tests bench
+	$(BIN)/ruff check kit_py tests bench tools
 	$(BIN)/mypy kit_py
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python tools/check_private_imports.py
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -13,16 +13,17 @@ from kit_py.compaction.plan import (
     Budget,
     CompactionPlan,
     collect_file_ops,
-    combine_summaries,
-    compaction_entry_fields,
     compute_budget,
     estimate_context_tokens,
     estimate_tokens,
     estimate_tokens_after,
-    finalize_summary,
     plan_compaction,
-    serialize_for_summary,
     should_compact,
+)
+from kit_py.compaction.prompts import (
+    combine_summaries,
+    finalize_summary,
+    serialize_for_summary,
     summary_requests,
 )
 
@@ -460,7 +461,7 @@ def test_summary_request_has_exact_sections_and_focus():
     assert "previous-summary" not in body
 
 
-def test_entry_fields_and_tokens_after():
+def test_tokens_after_counts_the_summary_and_the_kept_messages():
     plan = CompactionPlan(
         "00000000000000aa",
         [],
@@ -469,14 +470,4 @@ def test_entry_fields_and_tokens_after():
         7,
         12345,
     )
-    fields = compaction_entry_fields(plan, "S" * 400, estimate_tokens_after(plan, "S" * 400), ["a"], ["b"])
-    assert fields == {
-        "type": "compaction",
-        "summary": "S" * 400,
-        "first_kept_entry_id": "00000000000000aa",
-        "tokens_before": 12345,
-        "tokens_after": 110,
-        "messages_removed": 7,
-        "read_files": ["a"],
-        "modified_files": ["b"],
-    }
+    assert estimate_tokens_after(plan, "S" * 400) == 100 + 10

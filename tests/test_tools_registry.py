@@ -10,7 +10,6 @@ import pytest
 from kit_py.tools import (
     BUILTIN_TOOLS,
     ToolContext,
-    describe_action,
     is_outside,
     needs_confirmation,
     resolve_path,
@@ -122,7 +121,3 @@ def test_needs_confirmation_per_tool(ctx: ToolContext) -> None:
     assert needs_confirmation(t["ls"], {}, ctx) is None
     assert needs_confirmation(t["grep"], {"pattern": "x"}, ctx) is None
     assert needs_confirmation(t["bash"], {"command": "cat /etc/passwd"}, ctx) is None
-
-
-def test_describe_action_for_non_modifying_tool(ctx: ToolContext) -> None:
-    assert describe_action(BUILTIN_TOOLS["ls"], {"path": "src"}, ctx) == 'ls {"path": "src"}'

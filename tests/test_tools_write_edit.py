@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kit_py.tools import BUILTIN_TOOLS, ToolContext, describe_action, run_tool
+from kit_py.tools import BUILTIN_TOOLS, ToolContext, ToolError, run_tool
 
 WRITE = BUILTIN_TOOLS["write"]
 EDIT = BUILTIN_TOOLS["edit"]
@@ -39,7 +39,8 @@ def test_write_overwrite_diff_against_previous_content(ctx: ToolContext) -> None
 def test_write_preview_shows_diff_without_writing(ctx: ToolContext) -> None:
     target = ctx.cwd / "f.txt"
     target.write_text("x\n")
-    shown = describe_action(WRITE, {"path": "f.txt", "content": "y\n"}, ctx)
+    assert WRITE.preview is not None
+    shown = WRITE.preview({"path": "f.txt", "content": "y\n"}, ctx)
     assert "-x\n+y\n" in shown
     assert target.read_text() == "x\n"
 
@@ -110,8 +111,9 @@ def test_edit_preserves_crlf_files(ctx: ToolContext) -> None:
 def test_edit_preview_is_the_diff_and_does_not_write(ctx: ToolContext) -> None:
     target = ctx.cwd / "t.txt"
     target.write_text("hello\n")
-    shown = describe_action(EDIT, {"path": "t.txt", "old_text": "hello", "new_text": "bye"}, ctx)
+    assert EDIT.preview is not None
+    shown = EDIT.preview({"path": "t.txt", "old_text": "hello", "new_text": "bye"}, ctx)
     assert shown == "--- a/t.txt\n+++ b/t.txt\n@@ -1 +1 @@\n-hello\n+bye\n"
     assert target.read_text() == "hello\n"
-    failing = describe_action(EDIT, {"path": "t.txt", "old_text": "zzz", "new_text": "q"}, ctx)
-    assert "would fail" in failing and "not found" in failing
+    with pytest.raises(ToolError, match="not found"):  # the call would fail: nobody is asked
+        EDIT.preview({"path": "t.txt", "old_text": "zzz", "new_text": "q"}, ctx)

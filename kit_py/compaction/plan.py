@@ -1,28 +1,30 @@
-"""Compaction planning: token estimates, budgets, cut points, file tracking and summary prompts.
+"""Compaction planning: token estimates, budgets, cut points and file tracking.
 
 Everything here is pure: it works on session entries in their wire form (plain dicts, DESIGN.md §3)
-and returns plain data. The caller (agent / REPL) sends the requests built here through llm.py and
-appends the resulting `compaction` entry to the store; nothing is deleted (DESIGN.md §5).
+and returns plain data. prompts.py turns a plan into summary requests; runner.py sends them through
+kit_py.llm and appends the resulting `compaction` entry; nothing is deleted (DESIGN.md §5).
 
-Flow::
+Flow (runner.compact_session)::
 
     budget = compute_budget(window, max_output)
     if should_compact(estimate_context_tokens(context), budget):
         plan = plan_compaction(path, budget)
-        requests = summary_requests(plan, focus)          # 1 or 2 chat requests
-        summary = combine_summaries(plan, history_text, prefix_text)
+        requests = prompts.summary_requests(plan, focus)          # 1 or 2 chat requests
+        summary = prompts.combine_summaries(plan, history_text, prefix_text)
         read, modified = collect_file_ops(plan.summarized_messages, plan.previous_compaction)
-        summary = finalize_summary(summary, read, modified)
-        entry = compaction_entry_fields(plan, summary, estimate_tokens_after(plan, summary), read, modified)
+        summary = prompts.finalize_summary(summary, read, modified)
+        entry = format.compaction(summary, plan.first_kept_entry_id, plan.tokens_before,
+                                  estimate_tokens_after(plan, summary), plan.messages_removed, read, modified)
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from kit_py.session.context import FAILED_STOP_REASONS
 
 # Providers bill images by pixel size, not by encoded bytes: Anthropic charges about w*h/750 tokens
 # (images are downscaled to ~1.15 MP, so at most ~1600), OpenAI's high-detail tiles come to 765-1105
@@ -37,11 +39,6 @@ FALLBACK_CONTEXT_WINDOW = 128_000
 DEFAULT_RESERVE = 16_384
 UNKNOWN_WINDOW_KEEP_RECENT = 20_000
 MIN_KEEP_RECENT = 2_000
-
-TOOL_OUTPUT_LIMIT = 2000
-
-# Assistant messages that ended this way carry no trustworthy usage (and are not replayed).
-_FAILED_STOP_REASONS = frozenset({"aborted", "error"})
 
 _READ_TOOLS = frozenset({"read", "grep", "ls"})
 _MODIFY_TOOLS = frozenset({"write", "edit"})
@@ -114,7 +111,7 @@ def estimate_context_tokens(messages: list[dict], last_usage: dict | None = None
         entry = messages[i]
         if entry.get("type") == "compaction":
             break
-        if _is_assistant(entry) and entry.get("stop_reason") not in _FAILED_STOP_REASONS:
+        if _is_assistant(entry) and entry.get("stop_reason") not in FAILED_STOP_REASONS:
             anchor = i
             break
     if anchor is None:
@@ -196,7 +193,8 @@ def _is_context_item(entry: dict) -> bool:
     return entry.get("type") in ("message", "branch_summary")
 
 
-def _is_turn_start(entry: dict) -> bool:
+def is_turn_start(entry: dict) -> bool:
+    """A turn begins at a user message or a branch summary (cuts that keep whole turns land here)."""
     return entry.get("type") == "branch_summary" or entry.get("role") == "user"
 
 
@@ -251,9 +249,9 @@ def _budget_cut(items: list[dict], keep_recent: int) -> int | None:
             break
     if crossing is None:
         return None
-    turn_start = next((j for j in range(crossing, -1, -1) if _is_turn_start(items[j])), None)
+    turn_start = next((j for j in range(crossing, -1, -1) if is_turn_start(items[j])), None)
     if turn_start is not None:
-        turn_end = next((j for j in range(crossing + 1, len(items)) if _is_turn_start(items[j])), len(items))
+        turn_end = next((j for j in range(crossing + 1, len(items)) if is_turn_start(items[j])), len(items))
         if sum(sizes[turn_start:turn_end]) <= keep_recent:
             return turn_start
     later = next((j for j in range(crossing, len(items)) if _is_cut_point(items[j])), None)
@@ -264,7 +262,7 @@ def _budget_cut(items: list[dict], keep_recent: int) -> int | None:
 
 def _forced_cut(items: list[dict]) -> int | None:
     """Cut for `/compact` when everything fits: keep the last turn; a lone turn keeps its last step."""
-    starts = [j for j in range(1, len(items)) if _is_turn_start(items[j])]
+    starts = [j for j in range(1, len(items)) if is_turn_start(items[j])]
     if starts:
         return starts[-1]
     points = [j for j in range(1, len(items)) if _is_cut_point(items[j])]
@@ -300,7 +298,7 @@ def plan_compaction(
     if cut is None or cut == 0:
         return None
 
-    turn_start = next((j for j in range(cut, -1, -1) if _is_turn_start(items[j])), None)
+    turn_start = next((j for j in range(cut, -1, -1) if is_turn_start(items[j])), None)
     split = turn_start is not None and turn_start != cut
     history_end = turn_start if split and turn_start is not None else cut
     history, prefix = items[:history_end], items[history_end:cut]
@@ -378,237 +376,3 @@ def collect_file_ops(messages: list[dict], previous: dict | None) -> tuple[list[
             elif name in _READ_TOOLS:
                 read.add(path)
     return sorted(read - modified), sorted(modified)
-
-
-# --------------------------------------------------------------------------------------------------
-# Serialization for the summarizer
-
-
-def _truncate(text: str, limit: int = TOOL_OUTPUT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}\n[... {len(text) - limit} more characters truncated]"
-
-
-def _format_call(call: dict) -> str:
-    """`name(key=value, ...)`; long arguments (file contents for write) are truncated like outputs."""
-    raw = call.get("input") or ""
-    try:
-        args = json.loads(raw) if raw else {}
-    except (TypeError, ValueError):
-        args = raw
-    if isinstance(args, dict):
-        shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
-    else:
-        shown = str(args)
-    return f"{call.get('name', '?')}({_truncate(shown)})"
-
-
-_ROLE_LABELS = {"user": "User", "assistant": "Assistant", "system": "System"}
-
-
-def _serialize_one(entry: dict) -> list[str]:
-    if entry.get("type") == "branch_summary":
-        return [f"[Branch summary]: {entry.get('summary', '')}"]
-    if entry.get("type") != "message":
-        return []
-    label = _ROLE_LABELS.get(entry.get("role", ""), "Tool")
-    lines = []
-    for part in entry.get("parts") or ():
-        data = part.get("data") or {}
-        ptype = part.get("type")
-        if ptype == "text" and data.get("text"):
-            lines.append(f"[{label}]: {data['text']}")
-        elif ptype == "reasoning" and data.get("thinking"):
-            lines.append(f"[{label} thinking]: {data['thinking']}")
-        elif ptype == "tool_call":
-            lines.append(f"[{label} tool call]: {_format_call(data)}")
-        elif ptype == "tool_result":
-            error = " (error)" if data.get("is_error") else ""
-            content = data["content"] if isinstance(data.get("content"), str) else ""
-            lines.append(f"[Tool result {data.get('name', '?')}{error}]: {_truncate(content)}")
-        elif ptype == "image":
-            lines.append(f"[{label} image: {data.get('media_type', 'unknown type')}]")
-    return lines
-
-
-def serialize_for_summary(messages: list[dict]) -> str:
-    """Readable transcript of entries for the summarizer, tool results included but truncated.
-
-    A transcript (rather than replayed chat turns) keeps the summarizer from continuing the
-    conversation. Tool outputs and tool-call arguments are cut at TOOL_OUTPUT_LIMIT characters.
-    """
-    return "\n\n".join(line for entry in messages for line in _serialize_one(entry))
-
-
-# --------------------------------------------------------------------------------------------------
-# Prompts
-
-SUMMARY_SYSTEM_PROMPT = (
-    "You are a context summarization assistant. You read a transcript of a conversation between a "
-    "user and an AI coding assistant and write a structured summary that another instance of the "
-    "assistant will use to continue the work without seeing the original messages. Do not continue "
-    "the conversation, do not answer questions in it and do not call tools: output only the summary."
-)
-
-SUMMARY_FORMAT = """## Goal
-[What the user wants to accomplish; several items if the session covers several tasks.]
-
-## Constraints & Preferences
-- [Requirements, constraints and preferences the user stated, or "(none)"]
-
-## Progress
-### Done
-- [x] [Completed work]
-
-### In Progress
-- [ ] [Work under way]
-
-### Blocked
-- [Open problems preventing progress, or "(none)"]
-
-## Key Decisions
-- **[Decision]**: [Short rationale]
-
-## Next Steps
-1. [What should happen next, in order]
-
-## Critical Context
-- [Data, examples, references, exact values needed to continue, or "(none)"]"""
-
-_CLOSING = (
-    "Keep every section concise. Preserve exact file paths, function and variable names, commands "
-    "and error messages."
-)
-
-_NEW_INSTRUCTIONS = (
-    "The text in <conversation> is a conversation to summarize. Write a structured checkpoint "
-    "summary of it using exactly this format, with these section headers:"
-)
-
-_UPDATE_INSTRUCTIONS = """The text in <conversation> is NEW conversation that happened after the summary in \
-<previous-summary>. Update that summary with it:
-- keep all information of the previous summary that is still relevant;
-- add the new goals, constraints, progress, decisions and context;
-- move items from "In Progress" to "Done" when they were completed, and drop blockers that were resolved;
-- rewrite "Next Steps" for the current state.
-
-Output the complete merged summary using exactly this format, with these section headers:"""
-
-TURN_PREFIX_FORMAT = """## Original Request
-[What the user asked for in this turn]
-
-## Early Progress
-- [Steps taken and results obtained in this part of the turn]
-
-## Context for Suffix
-- [What is needed to understand the rest of the turn that follows]"""
-
-_TURN_PREFIX_INSTRUCTIONS = (
-    "The text in <conversation> is the FIRST PART of a single turn that was too long to keep whole; "
-    "the rest of the turn is kept verbatim after your summary. Summarize this first part so the "
-    "kept remainder makes sense, using exactly this format:"
-)
-
-_FILE_LIST_RE = re.compile(r"\n*<(read-files|modified-files)>.*?</\1>", re.DOTALL)
-
-
-def _strip_file_lists(summary: str) -> str:
-    """Drop the file lists finalize_summary appended: they are re-derived, not re-summarized."""
-    return _FILE_LIST_RE.sub("", summary).strip()
-
-
-def _focus_line(focus: str | None) -> str:
-    return f"\n\nFocus especially on: {focus.strip()}" if focus and focus.strip() else ""
-
-
-def build_summary_request(
-    transcript: str, previous_summary: str | None = None, focus: str | None = None
-) -> list[dict]:
-    """Chat messages asking for the sectioned summary; with `previous_summary`, an incremental update."""
-    text = f"<conversation>\n{transcript}\n</conversation>\n\n"
-    if previous_summary:
-        text += f"<previous-summary>\n{_strip_file_lists(previous_summary)}\n</previous-summary>\n\n"
-        text += _UPDATE_INSTRUCTIONS
-    else:
-        text += _NEW_INSTRUCTIONS
-    text += f"\n\n{SUMMARY_FORMAT}\n\n{_CLOSING}{_focus_line(focus)}"
-    return [{"role": "system", "content": SUMMARY_SYSTEM_PROMPT}, {"role": "user", "content": text}]
-
-
-def build_turn_prefix_request(transcript: str, focus: str | None = None) -> list[dict]:
-    """Chat messages asking to summarize the part of a split turn that precedes the cut."""
-    text = (
-        f"<conversation>\n{transcript}\n</conversation>\n\n{_TURN_PREFIX_INSTRUCTIONS}\n\n"
-        f"{TURN_PREFIX_FORMAT}\n\n{_CLOSING}{_focus_line(focus)}"
-    )
-    return [{"role": "system", "content": SUMMARY_SYSTEM_PROMPT}, {"role": "user", "content": text}]
-
-
-@dataclass(frozen=True)
-class SummaryRequests:
-    """The LLM calls one plan needs; None where that part has nothing to summarize."""
-
-    history: list[dict] | None
-    turn_prefix: list[dict] | None
-
-
-def summary_requests(plan: CompactionPlan, focus: str | None = None) -> SummaryRequests:
-    """Requests for a plan: the (updated) history summary and, for a split turn, the turn prefix.
-
-    With no history before a split turn, no history request is made and combine_summaries reuses
-    the previous summary unchanged.
-    """
-    history = None
-    if plan.messages_to_summarize:
-        history = build_summary_request(
-            serialize_for_summary(plan.messages_to_summarize), plan.previous_summary, focus
-        )
-    prefix = None
-    if plan.turn_prefix_messages:
-        prefix = build_turn_prefix_request(serialize_for_summary(plan.turn_prefix_messages), focus)
-    return SummaryRequests(history, prefix)
-
-
-def combine_summaries(
-    plan: CompactionPlan, history_summary: str | None, turn_prefix_summary: str | None
-) -> str:
-    """One summary text from the answers to summary_requests (history first, then the turn prefix)."""
-    history = (history_summary or "").strip()
-    if not history and plan.previous_summary:
-        history = _strip_file_lists(plan.previous_summary)
-    prefix = (turn_prefix_summary or "").strip()
-    if not prefix:
-        return history
-    part = f"**Turn context (the kept turn began earlier):**\n\n{prefix}"
-    return f"{history}\n\n---\n\n{part}" if history else part
-
-
-def finalize_summary(summary_text: str, read_files: list[str], modified_files: list[str]) -> str:
-    """Append the cumulative file lists so they survive into the next context and compaction."""
-    text = _strip_file_lists(summary_text)
-    if read_files:
-        text += "\n\n<read-files>\n" + "\n".join(read_files) + "\n</read-files>"
-    if modified_files:
-        text += "\n\n<modified-files>\n" + "\n".join(modified_files) + "\n</modified-files>"
-    return text
-
-
-def compaction_entry_fields(
-    plan: CompactionPlan,
-    summary: str,
-    tokens_after: int,
-    read_files: list[str],
-    modified_files: list[str],
-) -> dict:
-    """The `compaction` entry (DESIGN.md §3) minus id/parent_id/timestamp, which the store assigns."""
-    return {
-        "type": "compaction",
-        "summary": summary,
-        "first_kept_entry_id": plan.first_kept_entry_id,
-        "tokens_before": plan.tokens_before,
-        "tokens_after": tokens_after,
-        "messages_removed": plan.messages_removed,
-        "read_files": list(read_files),
-        "modified_files": list(modified_files),
-    }

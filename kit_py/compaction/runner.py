@@ -1,6 +1,6 @@
-"""The compaction engine: plan (compaction.py), summarize (llm.py), append ONE `compaction` entry.
+"""Running a compaction: plan (plan.py), summarize (prompts.py, kit_py.llm), append ONE `compaction` entry.
 
-Faces call `compact_session` for `/compact [focus]`; the turn loop (agent.py) calls it before a turn
+Faces call `compact_session` for `/compact [focus]`; the turn loop (kit_py.engine) calls it before a turn
 whose context would pass the threshold (`settings.auto_compact`) and after a provider context-overflow
 error. Nothing is deleted: the entry is appended as a child of the current leaf and context building
 (DESIGN.md §4) replaces the old messages with its summary. Until the summary arrives nothing is
@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from kit_py import errors, llm
 from kit_py.compaction import plan as planner
+from kit_py.compaction import prompts
 from kit_py.config import Settings
+from kit_py.session import format as fmt
+from kit_py.session.context import pre_compaction_chain
 
 if TYPE_CHECKING:
     from kit_py.session import SessionManager
@@ -128,7 +131,7 @@ def compact_session(
         plan = _cut_on_path(plan, {e["id"] for e in path})
     if plan is None:
         return None
-    requests = planner.summary_requests(plan, focus)
+    requests = prompts.summary_requests(plan, focus)
     notify = on_progress or (lambda text: None)
     try:
         history = None
@@ -141,13 +144,23 @@ def compact_session(
             prefix = _summarize(requests.turn_prefix, settings, budget)
     except KeyboardInterrupt:
         raise CompactionCancelled() from None
-    text = planner.combine_summaries(plan, history, prefix)
+    text = prompts.combine_summaries(plan, history, prefix)
     if not text.strip():
         raise errors.AgentError("the model returned an empty summary; nothing was compacted")
     read, modified = planner.collect_file_ops(plan.summarized_messages, plan.previous_compaction)
-    summary = planner.finalize_summary(text, read, modified)
+    summary = prompts.finalize_summary(text, read, modified)
     tokens_after = planner.estimate_tokens_after(plan, summary)
-    entry = session.append(planner.compaction_entry_fields(plan, summary, tokens_after, read, modified))
+    entry = session.append(
+        fmt.compaction(
+            summary=summary,
+            first_kept_entry_id=plan.first_kept_entry_id,
+            tokens_before=plan.tokens_before,
+            tokens_after=tokens_after,
+            messages_removed=plan.messages_removed,
+            read_files=read,
+            modified_files=modified,
+        )
+    )
     session.sync()
     return CompactionOutcome(summary, plan.messages_removed, plan.tokens_before, tokens_after, entry)
 
@@ -174,9 +187,7 @@ def _planning_path(session: SessionManager, path: list[dict[str, Any]]) -> list[
     """The path, preceded by the kept segment of a Go kit ROOT compaction (not on the path itself)."""
     if not path or path[0].get("type") != "compaction" or path[0].get("parent_id"):
         return path
-    from kit_py.session.context import _pre_compaction_chain
-
-    return _pre_compaction_chain(session.tree, path[0], []) + path
+    return pre_compaction_chain(session.tree, path[0], []) + path
 
 
 def _cut_on_path(plan: planner.CompactionPlan, on_path: set[str]) -> planner.CompactionPlan | None:
@@ -190,11 +201,7 @@ def _cut_on_path(plan: planner.CompactionPlan, on_path: set[str]) -> planner.Com
         return plan
     kept = plan.kept_messages
     start = next(
-        (
-            i
-            for i, m in enumerate(kept)
-            if m["id"] in on_path and (m.get("type") == "branch_summary" or m.get("role") == "user")
-        ),
+        (i for i, m in enumerate(kept) if m["id"] in on_path and planner.is_turn_start(m)),
         None,
     )
     if start is None:

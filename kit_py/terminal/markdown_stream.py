@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.live import Live
 
 REFRESH_SECONDS = 0.08
+"""Shortest interval between two redraws of a live region (the streamed block, the reasoning tail)."""
 
 
 class BlockSplitter:

@@ -1,11 +1,11 @@
 """Built-in tools the model can call: read, write, edit, bash, ls, grep.
 
 Pure Python: no LLM, terminal or session I/O. The agent loop uses `select_tools`,
-`tool_schemas`, `needs_confirmation`/`describe_action` and `run_tool`.
+`tool_schemas`, `needs_confirmation`, each tool's `preview` and `run_tool`.
 """
 
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolResult
-from kit_py.tools.paths import describe_action, is_outside, needs_confirmation, resolve_path
+from kit_py.tools.paths import is_outside, needs_confirmation, resolve_path
 from kit_py.tools.registry import BUILTIN_TOOLS, run_tool, select_tools, tool_schemas
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "ToolContext",
     "ToolError",
     "ToolResult",
-    "describe_action",
     "is_outside",
     "needs_confirmation",
     "resolve_path",

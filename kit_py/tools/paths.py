@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -52,13 +51,3 @@ def needs_confirmation(tool: Tool, args: Any, ctx: ToolContext) -> str | None:
         if is_outside(ctx, path):
             return f"path outside working directory: {path}"
     return None
-
-
-def describe_action(tool: Tool, args: Any, ctx: ToolContext) -> str:
-    """What a safe-mode prompt shows: the would-be diff, the command, or the arguments."""
-    if tool.preview is not None and isinstance(args, dict):
-        try:
-            return tool.preview(args, ctx)
-        except ToolError as exc:
-            return f"{tool.name} would fail: {exc}"
-    return f"{tool.name} {json.dumps(args, ensure_ascii=False)}"
