@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kit_py import Agent, Message, Session
+from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
 from kit_py.errors import SessionExistsError
 from kit_py.session import SessionManager, encode_cwd
-from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 
 

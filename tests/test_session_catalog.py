@@ -18,8 +18,11 @@ from kit_py.session import (
     find_session,
     kit_home,
     list_sessions,
+    list_sessions_in,
     message,
     most_recent,
+    search_sessions,
+    session_folders,
     sessions_dir_for,
     text_part,
 )
@@ -89,6 +92,45 @@ def test_list_sessions_newest_first_with_lazy_details(home: Path) -> None:
     assert listed[2].created is not None and abs(listed[2].created.timestamp() - time.time()) < 60
     assert listed[0].modified > listed[1].modified > listed[2].modified
     assert [i.session_id for i in list_sessions(cwd="/p")] == [new.session_id, old.session_id]
+
+
+def test_list_sessions_in_given_folders_newest_first(home: Path, tmp_path: Path) -> None:
+    channel, other = tmp_path / "channel", tmp_path / "other"
+    old = new_session("/p", "old", age=100, folder=channel)
+    new = new_session("/q", "new", folder=channel)
+    elsewhere = new_session("/p", "elsewhere", age=50, folder=other)
+    empty = header_only(channel, "/p", age=10)
+    (channel / "notes.jsonl").write_text("not a session\n")
+    (channel / "ignored.txt").write_text("x")
+    assert [i.session_id for i in list_sessions_in([channel])] == [new.session_id, old.session_id]
+    both = list_sessions_in([channel, other, tmp_path / "missing"])
+    assert [i.session_id for i in both] == [new.session_id, elsewhere.session_id, old.session_id]
+    with_empty = [i.path for i in list_sessions_in([channel], include_empty=True)]
+    assert with_empty == [new.path, empty, old.path]
+    assert both[0].preview == "new" and both[0].message_count == 1
+    assert session_folders() == [] and list_sessions_in([]) == []
+    cli = new_session("/p")
+    assert session_folders() == [sessions_dir_for("/p")]
+    assert [i.session_id for i in list_sessions_in(session_folders())] == [cli.session_id]
+
+
+def test_search_sessions_matches_message_text_in_any_case_newest_first(home: Path, tmp_path: Path) -> None:
+    channel, other = tmp_path / "channel", tmp_path / "other"
+    garch = new_session("/p", "Fit a GARCH(1,1) model", age=100, folder=channel)
+    reply = new_session("/p", "which model?", age=50, folder=other)
+    reply.append(message("assistant", [text_part("Use garch.")]))
+    os.utime(reply.path, (time.time() - 50, time.time() - 50))  # type: ignore[arg-type]
+    named = new_session("/p", "unrelated", folder=channel)
+    named.set_name("garch in the name only")  # names are not message text
+    unicode = new_session("/p", "STRASSE und Straße", age=10, folder=channel)
+    assert [i.session_id for i in search_sessions("garch", [channel, other])] == [
+        reply.session_id,
+        garch.session_id,
+    ]
+    assert [i.session_id for i in search_sessions("GaRcH(1,1)", [channel])] == [garch.session_id]
+    assert [i.session_id for i in search_sessions("straße", [channel])] == [unicode.session_id]
+    assert search_sessions("nothing like it", [channel, other]) == []
+    assert search_sessions("garch", [tmp_path / "missing"]) == []
 
 
 def test_most_recent_matches_the_header_cwd_not_just_the_folder(home: Path) -> None:

@@ -340,3 +340,89 @@ def test_undecodable_text_is_stored_with_replacement_characters_not_lost(tmp_pat
     assert stored["parts"][0]["data"]["text"] == "name n\ufffd.txt"
     reopened = SessionManager.open(manager.path)  # type: ignore[arg-type]
     assert reopened.entries[-1] == stored
+
+
+# --- pluggable logs ----------------------------------------------------------------------------------
+
+
+def test_appends_go_to_any_entry_log_with_the_header_and_encoded_lines() -> None:
+    from kit_py.session import EntryLog, MemoryLog, Tree
+    from kit_py.session import format as fmt
+
+    calls: list[tuple[dict, list[dict], bytes]] = []
+
+    class Recording(MemoryLog):
+        def append(self, header: dict, entries: list[dict], lines: bytes) -> None:
+            calls.append((header, entries, lines))
+            super().append(header, entries, lines)
+
+    log = Recording()
+    assert isinstance(log, EntryLog)
+    header = fmt.header("/w", session_id="h")
+    m = SessionManager(header, Tree(), log)
+    assert m.path is None and m.in_memory and m.log is log
+    a = m.append(user("a"))
+    step = m.append_many([message("assistant", [text_part("b")]), message("tool", [])])
+    m.move_leaf(a["id"])
+    m.sync()
+    m.close()
+    assert [len(c[1]) for c in calls] == [1, 2, 1] and all(c[0] is header for c in calls)
+    for _, entries, lines in calls:
+        assert lines.endswith(b"\n") and [orjson.loads(x) for x in lines.splitlines()] == entries
+    assert log.header is header and log.entries == [a, *step, m.entries[-1]]
+    with pytest.raises(ValueError):
+        m.append({"type": "custom"})
+    assert len(calls) == 3, "a refused entry never reaches the log"
+
+
+def test_a_failing_log_leaves_the_tree_unchanged() -> None:
+    from kit_py.session import MemoryLog, Tree
+    from kit_py.session import format as fmt
+
+    class Broken(MemoryLog):
+        def append(self, header: dict, entries: list[dict], lines: bytes) -> None:
+            raise OSError("no space")
+
+    m = SessionManager(fmt.header("/w"), Tree(), Broken())
+    with pytest.raises(OSError):
+        m.append(user("x"))
+    assert m.entries == [] and m.leaf_id is None
+
+
+def test_from_entries_builds_the_tree_tolerantly_and_keeps_appending_to_its_log(tmp_path: Path) -> None:
+    from kit_py.session import MemoryLog
+    from kit_py.session import format as fmt
+
+    source = SessionManager.create(tmp_path, "/w")
+    a = source.append(user("a"))
+    b = source.append(user("b"))
+    source.move_leaf(a["id"])
+    entries = [dict(e) for e in source.entries]
+    broken = [*entries, {"type": "message", "role": "user"}, dict(entries[0])]  # no id; a duplicate
+    log = MemoryLog()
+    m = SessionManager.from_entries(source.header, broken, log)
+    assert m.leaf_id == a["id"], "a trailing kit:leaf marker points at its parent, as in a file"
+    assert [e["id"] for e in m.entries] == [e["id"] for e in entries]
+    assert len(m.warnings) == 2 and "line 4" in m.warnings[0] and "duplicate" in m.warnings[1]
+    assert SessionManager.from_entries(source.header, entries, None, leaf_id=b["id"]).leaf_id == b["id"]
+    assert SessionManager.from_entries(source.header, entries, None, leaf_id="nope").leaf_id == a["id"]
+    c = m.append(user("c"))
+    assert c["parent_id"] == a["id"] and log.entries == [c]
+    empty = SessionManager.from_entries(fmt.header("/w"), [], None)
+    assert empty.entries == [] and empty.leaf_id is None and empty.in_memory
+
+
+def test_file_managers_keep_their_path_and_fork_into_memory_or_a_folder(tmp_path: Path) -> None:
+    from kit_py.session import SessionFile
+
+    m = SessionManager.create(tmp_path / "a", "/w")
+    assert isinstance(m.log, SessionFile) and m.path == m.log.path and not m.in_memory
+    m.append(user("one"))
+    two = m.append(user("two"))
+    child = m.fork(two["id"], tmp_path / "b")
+    assert child.path is not None and child.path.parent == tmp_path / "b"
+    assert child.header["parent_session"] == str(m.path)
+    reopened = SessionManager.open(child.path)
+    assert [e["id"] for e in reopened.path_entries()] == [e["id"] for e in m.path_entries()]
+    in_memory = m.fork(two["id"], None)
+    assert in_memory.in_memory and in_memory.log is None and len(in_memory.entries) == 2

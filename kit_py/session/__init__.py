@@ -12,8 +12,11 @@ from kit_py.session.catalog import (
     find_session,
     kit_home,
     list_sessions,
+    list_sessions_in,
     most_recent,
     read_info,
+    search_sessions,
+    session_folders,
     sessions_dir_for,
     sessions_root,
 )
@@ -42,7 +45,9 @@ from kit_py.session.format import (
     tool_call_part,
     tool_result_part,
 )
+from kit_py.session.log import EntryLog, MemoryLog
 from kit_py.session.manager import SessionManager
+from kit_py.session.store import SessionFile
 from kit_py.session.tree import Tree
 
 __all__ = [
@@ -51,6 +56,9 @@ __all__ = [
     "VERSION",
     "AmbiguousSession",
     "Context",
+    "EntryLog",
+    "MemoryLog",
+    "SessionFile",
     "SessionInfo",
     "SessionManager",
     "SessionNotFound",
@@ -68,6 +76,7 @@ __all__ = [
     "kit_home",
     "label",
     "list_sessions",
+    "list_sessions_in",
     "message",
     "message_text",
     "model_change",
@@ -77,6 +86,8 @@ __all__ = [
     "now_timestamp",
     "parse_timestamp",
     "read_info",
+    "search_sessions",
+    "session_folders",
     "reasoning_part",
     "session_file_name",
     "session_info",

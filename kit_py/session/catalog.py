@@ -1,4 +1,7 @@
-"""Many session files: where they live, listing, continue-most-recent, lookup by id, cleanup.
+"""Many session files: where they live, listing, search, continue-most-recent, lookup by id, cleanup.
+
+This is the only place that lists or searches session folders: the CLI, the REPL and the API's
+JSONL store, channels and `Session.history` / `Session.search` all come here.
 
 Listing reads only each file's first line (the header) plus the directory entry's mtime,
 which keeps 10,000 sessions well under 400 ms without an index file that could go stale;
@@ -205,16 +208,18 @@ def _folders(root: Path | None, cwd: str | None) -> list[Path]:
         return []
 
 
+def session_folders(root: Path | None = None) -> list[Path]:
+    """Every per-cwd folder under `<root>/sessions` (root: the kit home, default `kit_home()`)."""
+    return _folders(root, None)
+
+
 def _same_cwd(a: str, b: str) -> bool:
     return os.path.normpath(a) == os.path.normpath(b) if a and b else a == b
 
 
-def list_sessions(
-    root: Path | None = None, cwd: str | None = None, *, include_empty: bool = False
-) -> list[SessionInfo]:
-    """Sessions newest first (by mtime); with `cwd`, only those whose header cwd matches it."""
+def _list(folders: list[Path], cwd: str | None, include_empty: bool) -> list[SessionInfo]:
     files: list[tuple[float, str, os.stat_result]] = []
-    for folder in _folders(root, cwd):
+    for folder in folders:
         files.extend(_session_files(folder))
     files.sort(key=lambda t: t[0], reverse=True)
     out = []
@@ -225,6 +230,42 @@ def list_sessions(
         if info.has_entries or include_empty:
             out.append(info)
     return out
+
+
+def list_sessions(
+    root: Path | None = None, cwd: str | None = None, *, include_empty: bool = False
+) -> list[SessionInfo]:
+    """Sessions newest first (by mtime); with `cwd`, only those whose header cwd matches it."""
+    return _list(_folders(root, cwd), cwd, include_empty)
+
+
+def list_sessions_in(folders: list[Path], *, include_empty: bool = False) -> list[SessionInfo]:
+    """The session files directly in `folders` (a channel, a store's folder), newest first (by mtime).
+
+    Files without a session header are skipped; so are header-only files unless `include_empty`.
+    """
+    return _list(list(folders), None, include_empty)
+
+
+def search_sessions(text: str, folders: list[Path]) -> list[SessionInfo]:
+    """Sessions in `folders` with a message whose text contains `text` (any case), newest first."""
+    needle = text.casefold()
+    return [info for info in list_sessions_in(folders) if _mentions(info.file, needle)]
+
+
+def _mentions(path: str, needle: str) -> bool:
+    """Whether a message in the file contains `needle` (already casefolded); stops at the first hit."""
+    try:
+        with open(path, "rb", buffering=1 << 20) as f:
+            for line in f:
+                if b'"message"' not in line:
+                    continue
+                entry = _parse(line)
+                if entry and entry.get("type") == "message" and needle in message_text(entry).casefold():
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def most_recent(cwd: str, root: Path | None = None) -> SessionInfo | None:

@@ -1,16 +1,19 @@
-"""SessionManager: the one object that owns a session's tree and its file.
+"""SessionManager: the one object that owns a session's tree and where its entries go.
 
-Branching is only a leaf move; every change is an appended entry, so the file is a log of
-the whole tree and nothing already written is ever rewritten.
+Branching is only a leaf move; every change is an appended entry, so the file (or any other
+`EntryLog`: a store's table, a list) is a log of the whole tree and nothing already written is
+ever rewritten or read back.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from kit_py.session import format as fmt
 from kit_py.session.context import Context, build_context, current_model
+from kit_py.session.log import EntryLog
 from kit_py.session.store import SessionFile, gc_paused, load_lines
 from kit_py.session.tree import Tree
 
@@ -18,16 +21,20 @@ Entry = dict[str, Any]
 
 
 class SessionManager:
-    """One session: its header, tree, current leaf and (unless in-memory) its JSONL file."""
+    """One session: its header, tree, current leaf and (unless in-memory) the log its appends go to.
+
+    `log` is where appended entries are persisted: a `SessionFile` (the JSONL file), a store's log,
+    or None for a session that lives only in memory.
+    """
 
     def __init__(
-        self, header: Entry, tree: Tree, path: Path | None, warnings: list[str] | None = None
+        self, header: Entry, tree: Tree, log: EntryLog | None, warnings: list[str] | None = None
     ) -> None:
+        if isinstance(log, (str, os.PathLike)):
+            raise TypeError("SessionManager takes an EntryLog, not a path: use SessionFile(path) or open()")
         self._header = header
         self._tree = tree
-        self._path = path
-        self._file = SessionFile(path) if path is not None else None
-        self._header_line = fmt.dumps(header) + b"\n"
+        self._log = log
         self.warnings: list[str] = warnings or []
 
     # --- construction -----------------------------------------------------------------------------
@@ -43,8 +50,8 @@ class SessionManager:
     ) -> SessionManager:
         """A new session; its file appears with the first append. `sessions_dir=None`: memory only."""
         header = fmt.header(cwd, parent_session=parent_session, parent_session_id=parent_session_id)
-        path = Path(sessions_dir) / fmt.session_file_name() if sessions_dir is not None else None
-        return cls(header, Tree(), path)
+        log = SessionFile(Path(sessions_dir) / fmt.session_file_name()) if sessions_dir is not None else None
+        return cls(header, Tree(), log)
 
     @classmethod
     def open(cls, path: Path) -> SessionManager:
@@ -56,13 +63,35 @@ class SessionManager:
         header = loaded.header
         if header is None:  # a fresh header keeps the file valid if an empty file gets its first entry
             header = fmt.header("")
-        return cls(header, tree, path, loaded.warnings + tree_warnings)
+        return cls(header, tree, SessionFile(path), loaded.warnings + tree_warnings)
+
+    @classmethod
+    def from_entries(
+        cls, header: Entry, entries: list[Entry], log: EntryLog | None, leaf_id: str | None = None
+    ) -> SessionManager:
+        """A session over entries already loaded (in log order) whose later appends go to `log`.
+
+        The tree is built tolerantly, as for a file (problems land in `.warnings`, numbered by
+        position from 1). The leaf is `leaf_id` when it names an entry, else the one a reader of the
+        log sees (the last entry; a trailing `kit:leaf` marker points at its parent).
+        """
+        with gc_paused():
+            tree, warnings = Tree.load(entries, list(range(1, len(entries) + 1)))
+        if leaf_id is not None and leaf_id in tree.by_id:
+            tree.leaf_id = leaf_id
+        return cls(header, tree, log, warnings)
 
     # --- properties -------------------------------------------------------------------------------
 
     @property
     def path(self) -> Path | None:
-        return self._path
+        """The JSONL file the session is appended to, or None (in memory, or a non-file log)."""
+        return self._log.path if self._log is not None else None
+
+    @property
+    def log(self) -> EntryLog | None:
+        """Where appends are persisted (None: nowhere, the session lives in memory)."""
+        return self._log
 
     @property
     def session_id(self) -> str:
@@ -99,7 +128,8 @@ class SessionManager:
 
     @property
     def in_memory(self) -> bool:
-        return self._file is None
+        """True when the session has no file (it may still be persisted by a non-file log)."""
+        return self.path is None
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -139,23 +169,23 @@ class SessionManager:
             prepared.append(out)
             lines.append(line + b"\n")
             parent = out["id"]
-        self._write_lines(lines)
+        self._write(prepared, lines)
         for out in prepared:
             self._tree.add(out)
         return prepared
 
-    def _write_lines(self, lines: list[bytes]) -> None:
-        if self._file is not None and lines:
-            self._file.append(b"".join(lines), self._header_line)
+    def _write(self, entries: list[Entry], lines: list[bytes]) -> None:
+        if self._log is not None and entries:
+            self._log.append(self._header, entries, b"".join(lines))
 
     def sync(self) -> None:
-        """fsync the file; call once per completed turn."""
-        if self._file is not None:
-            self._file.sync()
+        """Make the appends durable (fsync the file); call once per completed turn."""
+        if self._log is not None:
+            self._log.sync()
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._log is not None:
+            self._log.close()
 
     def __enter__(self) -> SessionManager:
         return self
@@ -216,7 +246,7 @@ class SessionManager:
         child = SessionManager.create(
             sessions_dir,
             self.cwd,
-            parent_session=str(self._path) if self._path is not None else None,
+            parent_session=str(self.path) if self.path is not None else None,
             parent_session_id=self.session_id or None,
         )
         copied: list[Entry] = []
@@ -229,7 +259,7 @@ class SessionManager:
                 copy["parent_id"] = parent
             copied.append(copy)
             parent = copy["id"]
-        child._write_lines([fmt.dumps(copy) + b"\n" for copy in copied])
+        child._write(copied, [fmt.dumps(copy) + b"\n" for copy in copied])
         for copy in copied:
             child._tree.add(copy)
         return child

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from kit_py.session.format import HEADER_TYPE
+from kit_py.session.format import HEADER_TYPE, dumps
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -43,13 +43,14 @@ def ensure_private_dir(path: Path) -> None:
 
 
 class SessionFile:
-    """Append handle for one file; the file and its folder appear only on the first append."""
+    """The JSONL `EntryLog` for one file; the file and its folder appear with the first append."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
         self._closer: weakref.finalize | None = None
         self._dir_unsynced = False  # we created the file: its directory entry needs one fsync
+        self.size = -1  # file size after our last append (-1: none yet): lets a cache spot other writers
 
     def _open(self) -> int:
         if self._fd is None:
@@ -58,18 +59,19 @@ class SessionFile:
             self._closer = weakref.finalize(self, os.close, self._fd)  # no fd leak if close() is forgotten
         return self._fd
 
-    def append(self, payload: bytes, header_line: bytes) -> None:
-        """Write `payload` (whole `\\n`-terminated lines) in one locked write.
+    def append(self, header: dict[str, Any], entries: list[dict[str, Any]], lines: bytes) -> None:
+        """Write `lines` (the entries' whole `\\n`-terminated lines) in one locked write.
 
-        An empty file first gets `header_line`; a file whose last byte is not a newline (a torn
+        An empty file first gets the header line; a file whose last byte is not a newline (a torn
         write, or a foreign writer) first gets a newline so the new lines stay intact.
         """
         fd = self._open()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             size = os.fstat(fd).st_size
+            payload = lines
             if size == 0:
-                payload = header_line + payload
+                payload = dumps(header) + b"\n" + payload
                 self._dir_unsynced = True
             elif os.pread(fd, 1, size - 1) != b"\n":
                 payload = b"\n" + payload
@@ -77,6 +79,7 @@ class SessionFile:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
+            self.size = size + len(payload)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
