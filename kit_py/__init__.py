@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from kit_py.api.session import Agent, Event, Message, RunResult, Session
+    from kit_py.api import Agent, Event, Message, RunResult, Session
     from kit_py.tools.decorator import tool
 
 _LAZY = {
-    "Agent": "kit_py.api.session",
-    "Session": "kit_py.api.session",
-    "Message": "kit_py.api.session",
-    "RunResult": "kit_py.api.session",
-    "Event": "kit_py.api.session",
+    "Agent": "kit_py.api",
+    "Session": "kit_py.api",
+    "Message": "kit_py.api",
+    "RunResult": "kit_py.api",
+    "Event": "kit_py.api",
     "tool": "kit_py.tools.decorator",
 }
 

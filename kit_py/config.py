@@ -35,7 +35,7 @@ class Settings:
     timeout: float = 600.0
     max_retries: int = 3
     theme: str = "dark"
-    auto_compact: bool = False
+    auto_compact: bool = True
     compaction_model: str | None = None
     context_window: int | None = None
     """Tokens the model accepts; overrides litellm's model info (config key `context_window`)."""

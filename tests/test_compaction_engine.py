@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from kit_py import llm
-from kit_py.engine import turn as agent
 from kit_py.compaction import runner as compactor
-from kit_py.compaction.plan import SUMMARY_SYSTEM_PROMPT, build_summary_request, build_turn_prefix_request
+from kit_py.compaction.prompts import SUMMARY_SYSTEM_PROMPT, build_summary_request, build_turn_prefix_request
 from kit_py.config import Settings
+from kit_py.engine import events as ev
+from kit_py.engine.conversation import Conversation, user_message
+from kit_py.engine.turn import TurnFailed
 from kit_py.errors import AgentError, ContextOverflowError
 from kit_py.session import SessionManager, catalog, message_text
 from kit_py.session import format as fmt
@@ -270,7 +272,7 @@ def test_cut_next_to_tool_calls_keeps_call_and_result_together(kit_env, workdir,
     assert outcome.entry["read_files"] == ["src"]
     ctx = session.build_context()
     assert ctx.entry_ids[1:4] == [ids["u2"]["id"], ids["call"]["id"], ids["result"]["id"]]
-    sent = llm.to_llm_messages(ctx.messages, None)
+    sent = llm.to_llm_messages(ctx.messages)
     assert sent[2]["tool_calls"][0]["id"] == sent[3]["tool_call_id"] == "call_2"
 
 
@@ -332,7 +334,7 @@ def test_usage_reported_before_the_compaction_does_not_retrigger_it(kit_env, wor
         b.user(f"q{i} " + "u" * 2400)
         b.assistant(f"a{i} " + "a" * 2400, usage={"input_tokens": 1000 * (i + 2), "output_tokens": 600})
     settings = settings_for(provider, context_window=8000)  # threshold 4000, keep_recent 2000
-    pending = [agent.user_message("next")]
+    pending = [user_message("next")]
     assert compactor.over_threshold(session, settings, pending)  # reported 5000 + 600 tokens
     provider.reply("S")
     outcome = compactor.compact_session(session, settings, force=False)
@@ -351,12 +353,11 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     provider.context_overflow()
     provider.reply("SUMMARY")
     provider.reply("It is a one-pixel image.")
-    events: list[agent.TurnEvent] = []
+    events: list[ev.Event] = []
 
     image = {"data": PNG, "media_type": "image/png"}
-    result = agent.run_turn(
-        session, settings_for(provider), agent.user_message("describe this", [image]), on_event=events.append
-    )
+    conversation = Conversation(session, settings_for(provider), on_event=events.append)
+    result = conversation.run(user_message("describe this", [image]))
 
     assert result.text == "It is a one-pixel image."
     overflowed, summary, retry = provider.chat_requests
@@ -371,9 +372,10 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
         {"role": "assistant", "content": "second answer"},
         {"role": "user", "content": "describe this"},
     ]
-    comp = [e for e in events if e.type == "compaction"]
-    assert [e.data["phase"] for e in comp] == ["start", "progress", "end"]
-    assert comp[-1].data["reason"] == "overflow"
+    kinds = ev.CompactionStarted | ev.CompactionProgress | ev.CompactionDone
+    comp = [e for e in events if isinstance(e, kinds)]
+    assert [type(e) for e in comp] == [ev.CompactionStarted, ev.CompactionProgress, ev.CompactionDone]
+    assert {e.reason for e in comp} == {"overflow"}
     assert comp[-1].text.startswith("compacted: 2 messages -> summary")
     stored = SessionManager.open(session.path).entries
     assert [e["type"] for e in stored[-3:]] == ["compaction", "message", "message"]
@@ -394,8 +396,8 @@ def test_second_overflow_is_a_clear_error_keeping_the_prompt(kit_env, workdir, p
     provider.context_overflow()
     provider.reply("never sent")
 
-    with pytest.raises(agent.TurnFailed, match="still too long after compacting the history") as error:
-        agent.run_turn(session, settings_for(provider), agent.user_message("x" * 50_000))
+    with pytest.raises(TurnFailed, match="still too long after compacting the history") as error:
+        Conversation(session, settings_for(provider)).run(user_message("x" * 50_000))
 
     assert isinstance(error.value.cause, ContextOverflowError) and error.value.exit_code == 11
     assert len(provider.chat_requests) == 3 and provider.pending == 1  # exactly one retry
@@ -462,14 +464,14 @@ def test_a_failed_auto_compaction_still_sends_the_turn(kit_env, workdir, provide
         b.assistant(f"a{i} " + "a" * 2400)
     provider.error(503)
     provider.reply("answered anyway")
-    events: list[agent.TurnEvent] = []
+    events: list[ev.Event] = []
     settings = settings_for(provider, context_window=8000, auto_compact=True)
 
-    result = agent.run_turn(session, settings, agent.user_message("next"), on_event=events.append)
+    result = Conversation(session, settings, on_event=events.append).run(user_message("next"))
 
     assert result.text == "answered anyway"
-    end = [e for e in events if e.type == "compaction"][-1]
-    assert end.data["compacted"] is False and "503" in end.data["error"]
+    end = [e for e in events if isinstance(e, ev.CompactionDone)][-1]
+    assert end.outcome is None and end.error is not None and "503" in end.error
     assert end.text.endswith("; sending the full history")
     assert len(provider.last_messages()) == 9
     assert not any(e["type"] == "compaction" for e in session.entries)

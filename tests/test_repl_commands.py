@@ -24,7 +24,7 @@ def _entries(path):
 def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_path):
     (workdir / "notes.txt").write_text("secret-content\n")
     (workdir / "pic.png").write_bytes(PNG)
-    term = Terminal.kit(provider, kit_env, workdir)
+    term = Terminal.kit(provider, kit_env, workdir, "--system-prompt", "You are terse.")
     term.ready()
 
     term.send("/help" + ENTER)
@@ -187,7 +187,9 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     term.expect("after compaction")
     term.ready()
     sent = provider.last_messages()
-    assert "SUMMARY: the user looked at notes" in sent[0]["content"] and sent[-1]["content"] == "go on"
+    assert sent[0] == {"role": "system", "content": "You are terse."}, "compaction keeps the system prompt"
+    assert "SUMMARY: the user looked at notes" in sent[1]["content"] and sent[-1]["content"] == "go on"
+    assert sum(m["role"] == "system" for m in sent) == 1
 
     for command in ("/tree", "/fork", "/resume", "/export out.md", "/import x.jsonl", "/share"):
         term.send(command + ENTER)
@@ -200,7 +202,10 @@ def test_slash_commands_shell_and_attachments(kit_env, workdir, provider, tmp_pa
     provider.reply("fresh start")
     term.send("/n hello again" + ENTER)
     term.expect("fresh start")
-    assert provider.last_messages() == [{"role": "user", "content": "hello again"}]
+    assert provider.last_messages() == [  # a new session starts with the same system prompt
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "hello again"},
+    ]
     term.ready()
     term.send("/exit" + ENTER)
     assert term.wait_exit() == 0

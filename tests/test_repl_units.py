@@ -12,16 +12,18 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from rich.console import Console
 
-from kit_py.engine.turn import TurnEvent
+from kit_py.compaction.runner import CompactionOutcome
 from kit_py.config import Settings
+from kit_py.engine import events as ev
+from kit_py.engine.conversation import Conversation
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.app import Repl
 from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
 from kit_py.repl.completer import ReplCompleter, path_completions
-from kit_py.terminal.turn_view import TurnView, render_history
-from kit_py.terminal.theme import get_theme, rich_theme
 from kit_py.session import SessionManager
+from kit_py.terminal.theme import get_theme, rich_theme
+from kit_py.terminal.turn_view import TurnView, render_history
 
 REQUIRED = (
     "help",
@@ -164,7 +166,7 @@ def test_context_size_uses_reported_usage_then_estimates_and_drops_it_after_comp
     answer = {"type": "message", "role": "assistant", "parts": [], "usage": {"input_tokens": 1000}}
     aborted = {**answer, "stop_reason": "aborted", "usage": {"input_tokens": 9999}}
     session = SessionManager.create(None, str(tmp_path))
-    repl = Repl(Settings(), session)
+    repl = Repl(Conversation(session, Settings()))
     session.append(user)
     assert repl.context_size() == (100, None)  # bytes/4 until the provider reports usage
     session.append_many([{**answer, "usage": {"input_tokens": 1000, "output_tokens": 50}}, user, aborted])
@@ -258,15 +260,16 @@ def test_turn_view_collapses_reasoning_and_renders_the_answer():
     console = _console()
     view = TurnView(console, "monokai")
     for delta in ("step one ", "step two"):
-        view(TurnEvent("reasoning_delta", delta))
-    view(TurnEvent("text_delta", "Final *answer*\n\n"))
-    view(TurnEvent("text_delta", "- item"))
-    view(TurnEvent("tool_call", "read", {"name": "read", "arguments": '{"path": "a.py", "limit": 5}'}))
-    view(TurnEvent("tool_result", "no such file\nmore", {"is_error": True}))
-    view(TurnEvent("tool_result", "edited x.py", {"is_error": False, "diff": "@@ -1 +1 @@\n-old\n+new"}))
-    view(TurnEvent("retry", "rate limited; retrying in 1.0s"))
-    view(TurnEvent("compaction", "compacting the conversation", {"phase": "start"}))
-    view(TurnEvent("compaction", "compacted: 4 messages -> summary, 900 -> 120 tokens", {"phase": "end"}))
+        view(ev.ReasoningDelta(delta))
+    view(ev.TextDelta("Final *answer*\n\n"))
+    view(ev.TextDelta("- item"))
+    view(ev.ToolCallStarted("c1", "read", '{"path": "a.py", "limit": 5}'))
+    view(ev.ToolFinished("c1", "read", "no such file\nmore", True, {"is_error": True}))
+    diff = "@@ -1 +1 @@\n-old\n+new"
+    view(ev.ToolFinished("c2", "edit", "edited x.py", False, {"is_error": False, "diff": diff}))
+    view(ev.Retry("rate limited; retrying in 1.0s"))
+    view(ev.CompactionStarted("threshold"))
+    view(ev.CompactionDone("threshold", CompactionOutcome("S", 4, 900, 120, {})))
     view.finish()
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
@@ -318,13 +321,13 @@ def test_safe_mode_approval_asks_the_user(tmp_path: Path, keys: str, answer: str
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from kit_py.engine.turn import PendingAction, ToolSetup
     from kit_py.config import Settings
+    from kit_py.engine.approval import PendingAction, ToolSetup
     from kit_py.repl.app import Repl
     from kit_py.session import SessionManager
 
     setup = ToolSetup(tools=[], cwd=tmp_path, safe_mode=True)
-    repl = Repl(Settings(), SessionManager.create(None, str(tmp_path)), tool_setup=setup)
+    repl = Repl(Conversation(SessionManager.create(None, str(tmp_path)), Settings(), tools=setup))
     assert setup.approve == repl.approve  # the REPL answers approvals unless the caller already does
     repl._console = _console()
     diff = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old\n+new"

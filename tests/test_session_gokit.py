@@ -63,12 +63,10 @@ def test_successive_go_kit_root_compactions() -> None:
     m = SessionManager.open(DOUBLE)
     assert m.warnings == [] and m.header["parent_session_id"] == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     ctx = m.build_context()
-    assert [message_text(x) for x in ctx.messages][1:] == [
-        "second question",
-        "second answer",
-        "third question",
-    ]
-    assert "First and second round." in message_text(ctx.messages[0])
+    texts = [message_text(x) for x in ctx.messages]
+    assert ctx.messages[0]["role"] == "system" and texts[0] == "You are terse."  # outlives both compactions
+    assert texts[2:] == ["second question", "second answer", "third question"]
+    assert "First and second round." in texts[1]
     assert m.current_model() == ("openai", "gpt-4o", None)  # two root compactions back
 
 

@@ -1,396 +1,50 @@
-"""The Python API: `Agent`, `Session`, `Message`, `RunResult` and streamed `Event`s.
+"""`Session`: one conversation of the Python API, a thin face over the engine's `Conversation`.
 
-A thin face over the CLI's engine: every turn is `kit_py.engine.turn.run_turn` on a `SessionManager`
-tree, so context building, tools, safe mode and compaction behave exactly as in `kit`. A session
-lives in memory and is written to its `SessionStore` after each change (`autosave`); a failed turn
-is discarded before anything is saved, so it never shows up in `session.messages` or in a store.
+Every turn is `Conversation.run`, so context building, tools, safe mode, compaction and the failure
+policy behave exactly as in `kit`. A session appends to its store as it goes (the built-in stores
+append entries, like the session file); a failed turn is stepped back from ("discard" policy): it
+never shows up in `session.messages`, and stays in the store only as a side branch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import queue
-import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from kit_py import errors
 from kit_py.api import structured
-from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore
-from kit_py.config import DEFAULT_MODEL, Settings
-from kit_py.session import SessionManager, Tree
+from kit_py.api.agent import Agent, ApproveFn
+from kit_py.api.channels import channel_dir, channel_dirs
+from kit_py.api.messages import Approval, Event, Message, RunResult, SessionSummary, api_event
+from kit_py.api.stores import JSONLStore, SessionStore
+from kit_py.config import Settings
+from kit_py.engine import approval, events
+from kit_py.engine.approval import PendingAction, ToolSetup
+from kit_py.engine.conversation import Conversation, model_string
+from kit_py.engine.turn import TurnFailed
+from kit_py.session import SessionManager, catalog
 from kit_py.session import format as fmt
-from kit_py.tools.base import Tool
-
-__all__ = [
-    "Agent",
-    "Approval",
-    "Event",
-    "Message",
-    "RunResult",
-    "Session",
-    "SessionSummary",
-    "channel_dir",
-]
 
 DATA_FORMAT = 1
-_APPROVAL_ANSWERS = ("approved", "denied", "always", "refused")
-_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-# --- messages, events, results ---------------------------------------------------------------------
-
-
-@dataclass
-class Message:
-    """One conversation message: a role and its parts in the session wire format."""
-
-    role: str
-    parts: list[dict[str, Any]] = field(default_factory=list)
-    id: str | None = None
-    timestamp: str | None = None
-    model: str | None = None
-    usage: dict[str, Any] | None = None
-
-    @classmethod
-    def user(cls, text: str, images: list[dict[str, str]] | None = None) -> Message:
-        """A user message; `images` items are `{"data": <base64>, "media_type": "image/png"}`."""
-        parts = [fmt.text_part(text)] + [fmt.image_part(i["data"], i["media_type"]) for i in images or []]
-        return cls("user", parts)
-
-    @classmethod
-    def assistant(cls, text: str) -> Message:
-        return cls("assistant", [fmt.text_part(text)])
-
-    @classmethod
-    def system(cls, text: str) -> Message:
-        return cls("system", [fmt.text_part(text)])
-
-    @property
-    def text(self) -> str:
-        """The text parts joined by newlines; for a tool message, its results' contents joined so."""
-        if self.role == "tool":
-            return "\n".join(str(r.get("content", "")) for r in self.tool_results)
-        return fmt.message_text({"parts": self.parts})
-
-    @property
-    def reasoning(self) -> str:
-        return "".join(p["data"].get("thinking", "") for p in self.parts if p.get("type") == "reasoning")
-
-    @property
-    def tool_calls(self) -> list[dict[str, Any]]:
-        """`{"id", "name", "arguments"}` for each tool call, arguments decoded from JSON."""
-        return [
-            {"id": d.get("id"), "name": d.get("name"), "arguments": _decode(d.get("input"))}
-            for d in (p["data"] for p in self.parts if p.get("type") == "tool_call")
-        ]
-
-    @property
-    def tool_results(self) -> list[dict[str, Any]]:
-        return [dict(p["data"]) for p in self.parts if p.get("type") == "tool_result"]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The message entry in wire form (without tree links)."""
-        parts = orjson.loads(orjson.dumps(self.parts))
-        entry: dict[str, Any] = {"type": "message", "role": self.role, "parts": parts}
-        for key in ("id", "timestamp", "model", "usage"):
-            value = getattr(self, key)
-            if value is not None:
-                entry[key] = value
-        return entry
-
-    @classmethod
-    def from_dict(cls, entry: dict[str, Any]) -> Message:
-        return cls(
-            role=str(entry.get("role", "")),
-            parts=orjson.loads(orjson.dumps(entry.get("parts") or [])),
-            id=entry.get("id"),
-            timestamp=entry.get("timestamp"),
-            model=entry.get("model"),
-            usage=entry.get("usage"),
-        )
-
-
-def _decode(arguments: Any) -> Any:
-    if not isinstance(arguments, str):
-        return arguments
-    try:
-        return json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        return arguments
-
-
-@dataclass
-class Approval:
-    """A safe-mode decision: which call asked, why, and whether it was allowed."""
-
-    tool: str
-    arguments: dict[str, Any]
-    reason: str
-    approved: bool
-    answer: str = ""
-    """"approved", "denied", "always", "refused" (nobody to ask), or "always (remembered)" for a call
-    allowed without asking by an earlier "always" in the same turn."""
-
-
-@dataclass
-class RunResult:
-    """What one `run`/`send`/`json` call produced. `str(result)` is the answer text."""
-
-    text: str
-    messages: list[Message]
-    """Messages this call added to the session (user prompt, assistant steps, tool results)."""
-    model: str
-    stop_reason: str
-    usage: Any
-    """`kit_py.llm.Usage`: input/output/cache tokens and cost_usd (None when the price is unknown)."""
-    session_id: str
-    output: Any = None
-    """The validated output of `session.json(...)`: a pydantic object, or plain JSON for a dict schema."""
-    approvals: list[Approval] = field(default_factory=list)
-
-    @property
-    def tool_calls(self) -> list[dict[str, Any]]:
-        return [call for m in self.messages for call in m.tool_calls]
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@dataclass
-class Event:
-    """A streamed event: `text_delta`, `reasoning_delta`, `tool_call`, `tool_result`, `done`, and the
-    engine's notices: `retry`, `compaction` (context being summarized), `notice`."""
-
-    type: str
-    text: str = ""
-    tool: str | None = None
-    call_id: str | None = None
-    arguments: Any = None
-    is_error: bool = False
-    result: RunResult | None = None
-    """Set on `done`."""
-
-
-def _event(turn_event: Any) -> Event | None:
-    kind, data = turn_event.type, turn_event.data
-    if kind == "tool_call":
-        arguments = data.get("arguments", "")
-        return Event(
-            kind, arguments, tool=data.get("name"), call_id=data.get("id"), arguments=_decode(arguments)
-        )
-    if kind == "tool_result":
-        return Event(
-            kind,
-            turn_event.text,
-            tool=data.get("name"),
-            call_id=data.get("id"),
-            is_error=bool(data.get("is_error")),
-        )
-    if kind == "step_done":
-        return None
-    return Event(kind, turn_event.text)  # text_delta, reasoning_delta, retry, and engine notices
-
-
-@dataclass
-class SessionSummary:
-    """A persisted session as listed by `Session.history` / `Session.search`."""
-
-    id: str
-    channel: str | None
-    name: str | None
-    preview: str
-    message_count: int
-    created: str
-    modified: float
-    path: Path
-
-
-# --- agent -----------------------------------------------------------------------------------------
-
-
-ToolSpec = str | Tool | Callable[..., Any]
-ApproveFn = Callable[[Any], Any]
-"""Gets a `kit_py.engine.turn.PendingAction` (.tool, .arguments, .reason, .preview); returns True to allow,
-False to deny, or "always" to allow this tool for the rest of the turn's tool setup."""
-
-
-class Agent:
-    """A model and how to talk to it: options, tools, safe mode. Sessions hold the conversations.
-
-    `model` is any litellm model string (default: `$KIT_MODEL`, else kit's default); `provider=`
-    prefixes a bare model name. `api_base`/`api_key` default to `$KIT_API_BASE`/`$KIT_API_KEY`;
-    any other keyword is a litellm option passed through untouched.
-    """
-
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        provider: str | None = None,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        system: str | None = None,
-        tools: Iterable[ToolSpec] | None = None,
-        safe_mode: bool = False,
-        approve: ApproveFn | None = None,
-        auto_compact: bool = True,
-        compaction_model: str | None = None,
-        context_window: int | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        thinking_level: str = "off",
-        max_steps: int = 25,
-        timeout: float = 600.0,
-        max_retries: int = 3,
-        cwd: str | os.PathLike[str] | None = None,
-        store: SessionStore | None = None,
-        **llm_options: Any,
-    ) -> None:
-        model = model or os.environ.get("KIT_MODEL") or DEFAULT_MODEL
-        if provider and not model.startswith(f"{provider}/"):
-            model = f"{provider}/{model}"
-        self.model = model
-        self.api_base = api_base or os.environ.get("KIT_API_BASE") or None
-        self.api_key = api_key or os.environ.get("KIT_API_KEY") or None
-        self.system = system
-        self.tools = resolve_tools(tools)
-        self.safe_mode = safe_mode
-        self.approve = approve
-        self.auto_compact = auto_compact
-        self.compaction_model = compaction_model
-        self.context_window = context_window
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.thinking_level = thinking_level
-        self.max_steps = max_steps
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.cwd = Path(cwd).expanduser().absolute() if cwd is not None else Path.cwd()
-        self.store = store if store is not None else MemoryStore()
-        self.llm_options = llm_options
-        self._checked = False
-
-    def __repr__(self) -> str:
-        return f"Agent(model={self.model!r}, tools={[t.name for t in self.tools]})"
-
-    def settings(self, **overrides: Any) -> Settings:
-        """A fresh `Settings` for one turn; `overrides` are per-call options (None = agent default)."""
-        llm_options = dict(self.llm_options)
-        llm_options.update(overrides.pop("llm_options", {}))
-        settings = Settings(
-            model=self.model,
-            api_base=self.api_base,
-            api_key=self.api_key,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            thinking_level=self.thinking_level,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            auto_compact=self.auto_compact,
-            compaction_model=self.compaction_model,
-            safe_mode=self.safe_mode,
-            max_steps=self.max_steps,
-            llm_options=llm_options,
-        )
-        # context_window: the model's window when litellm does not know it (drives auto-compaction).
-        for key, value in {"context_window": self.context_window, **overrides}.items():
-            if value is not None:
-                setattr(settings, key, value)
-        return settings
-
-    def check(self) -> None:
-        """Fail early (no network) on an unknown model or a missing API key; done before the first turn."""
-        if not self._checked:
-            from kit_py import llm
-
-            llm.check_model(self.model, self.api_key, self.api_base)
-            self._checked = True
-
-    def session(
-        self,
-        session_id: str | None = None,
-        *,
-        system: str | None = None,
-        messages: Iterable[Message] | None = None,
-        store: SessionStore | None = None,
-        autosave: bool = True,
-        safe_mode: bool | None = None,
-        approve: ApproveFn | None = None,
-    ) -> Session:
-        """A new session, or the stored one when `session_id` already exists in the store.
-
-        `system` (default: the agent's) and `messages` only seed a NEW session.
-        """
-        store = store if store is not None else self.store
-        if session_id is not None:
-            data = store.load(session_id)
-            if data is not None:
-                return Session.from_dict(
-                    data, self, store=store, autosave=autosave, safe_mode=safe_mode, approve=approve
-                )
-        manager = SessionManager(fmt.header(str(self.cwd), session_id=session_id), Tree(), None)
-        session = Session(self, manager, store=store, autosave=autosave, safe_mode=safe_mode, approve=approve)
-        prompt = system if system is not None else self.system
-        with session._lock:
-            if prompt:
-                manager.append(fmt.message("system", [fmt.text_part(prompt)]))
-            for message in messages or []:
-                manager.append(_entry_of(message))
-            session._autosave()
-        return session
-
-    def run(self, prompt: str, **options: Any) -> RunResult:
-        """One question in a fresh session."""
-        return self.session().run(prompt, **options)
-
-
-def resolve_tools(specs: Iterable[ToolSpec] | None) -> list[Tool]:
-    """Built-in names ("read", "ls" ...), `Tool` objects and plain functions, as `Tool`s."""
-    out: list[Tool] = []
-    for spec in specs or []:
-        if isinstance(spec, str):
-            from kit_py.tools.registry import select_tools
-
-            out.extend(select_tools([spec]))
-        elif isinstance(spec, Tool):
-            out.append(spec)
-        elif callable(spec):
-            from kit_py.tools.decorator import FunctionTool
-
-            out.append(FunctionTool(spec))
-        else:
-            raise TypeError(f"not a tool: {spec!r} (use a built-in name, a @tool function or a Tool)")
-    names = [t.name for t in out]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"two tools share the name(s) {', '.join(duplicates)}")
-    return out
-
-
-def _entry_of(message: Message | dict[str, Any]) -> dict[str, Any]:
-    entry = message.to_dict() if isinstance(message, Message) else dict(message)
-    entry.pop("id", None)
-    entry.pop("parent_id", None)
-    entry.pop("timestamp", None)
-    extra = {k: v for k, v in entry.items() if k not in ("type", "role", "parts")}
-    return fmt.message(entry["role"], entry["parts"], **extra)
-
-
-# --- session ---------------------------------------------------------------------------------------
 
 
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+def _entry_of(message: Message | dict[str, Any]) -> dict[str, Any]:
+    entry = message.to_dict() if isinstance(message, Message) else dict(message)
+    for key in ("id", "parent_id", "timestamp"):
+        entry.pop(key, None)
+    extra = {k: v for k, v in entry.items() if k not in ("type", "role", "parts")}
+    return fmt.message(entry["role"], entry["parts"], **extra)
 
 
 class Session:
@@ -411,8 +65,48 @@ class Session:
         self.autosave = autosave
         self.safe_mode = agent.safe_mode if safe_mode is None else safe_mode
         self.approve = approve if approve is not None else agent.approve
-        self._manager = manager
+        self._approvals: list[Approval] = []
+        self._conversation = Conversation.resume(
+            manager, agent.settings(), tools=self._tool_setup(), failure_policy="discard"
+        )
         self._lock = threading.RLock()
+
+    @classmethod
+    def open_or_create(
+        cls,
+        agent: Agent,
+        session_id: str | None,
+        *,
+        store: SessionStore,
+        system: str | None,
+        messages: Iterable[Message] | None,
+        autosave: bool,
+        safe_mode: bool | None,
+        approve: ApproveFn | None,
+    ) -> Session:
+        """The stored session `session_id`, or a new one seeded with `system` and `messages`."""
+        options: dict[str, Any] = {"autosave": autosave, "safe_mode": safe_mode, "approve": approve}
+        if session_id is not None:
+            if autosave:
+                manager = store.open_session(session_id)
+                if manager is not None:
+                    return cls(agent, manager, store=store, **options)
+            else:
+                data = store.load(session_id)
+                if data is not None:
+                    return cls.from_dict(data, agent, store=store, **options)
+        header = fmt.header(str(agent.cwd), session_id=session_id)
+        manager = store.new_session(header) if autosave else SessionManager.from_entries(header, [], None)
+        session = cls(agent, manager, store=store, **options)
+        with session._lock:
+            if system:
+                session._conversation.add_message(fmt.message("system", [fmt.text_part(system)]))
+                session._conversation.settings.system_prompt = system
+            for message in messages or []:
+                session._conversation.add_message(_entry_of(message))
+            if autosave and not manager.entries:
+                session.save()  # an empty session is stored (and listed) too
+        return session
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r}, messages={len(self.messages)})"
@@ -420,26 +114,23 @@ class Session:
     # --- state ------------------------------------------------------------------------------------
 
     @property
+    def _manager(self) -> SessionManager:
+        return self._conversation.session
+
+    @property
     def id(self) -> str:
-        return self._manager.session_id
+        return self._conversation.id
 
     @property
     def system(self) -> str | None:
-        """The system prompt (a `system` message at the start of the conversation), if any."""
-        for entry in self._manager.path_entries():
-            if entry.get("type") == "message":
-                return fmt.message_text(entry) if entry.get("role") == "system" else None
-        return None
+        """The system prompt: the latest `system` message of the conversation, if any."""
+        return self._conversation.system_prompt
 
     @property
     def messages(self) -> list[Message]:
         """A copy of the conversation on the current branch (system prompt excluded: see `.system`)."""
         with self._lock:
-            return [
-                Message.from_dict(e)
-                for e in self._manager.path_entries()
-                if e.get("type") == "message" and e.get("role") != "system"
-            ]
+            return [Message.from_dict(e) for e in self._conversation.messages() if e.get("role") != "system"]
 
     @property
     def name(self) -> str | None:
@@ -448,8 +139,7 @@ class Session:
     @name.setter
     def name(self, value: str) -> None:
         with self._lock:
-            self._manager.set_name(value)
-            self._autosave()
+            self._conversation.rename(value)
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -460,18 +150,15 @@ class Session:
     def add_message(self, message: Message) -> None:
         """Append a message to the conversation as if it had been said."""
         with self._lock:
-            self._manager.append(_entry_of(message))
-            self._autosave()
+            self._conversation.add_message(_entry_of(message))
 
     def clear(self) -> None:
         """Start over (the system prompt stays). Earlier messages remain in the tree, off the branch."""
         with self._lock:
             system = self.system
-            self._manager.tree.leaf_id = None
-            self._manager.append(fmt.extension_data(fmt.LEAF_EXT_TYPE, "clear"))
+            self._conversation.reset()
             if system:
-                self._manager.append(fmt.message("system", [fmt.text_part(system)]))
-            self._autosave()
+                self._conversation.add_message(fmt.message("system", [fmt.text_part(system)]))
 
     def fork(self, session_id: str | None = None) -> Session:
         """A new session holding this conversation so far; the two diverge from here.
@@ -484,40 +171,27 @@ class Session:
                     raise errors.SessionExistsError(f"cannot fork session {session_id!r} into itself")
                 _require_new(self.store, session_id)
             header = fmt.header(self._manager.cwd, session_id=session_id, parent_session_id=self.id or None)
-            tree = Tree()
-            parent: str | None = None
-            for entry in orjson.loads(orjson.dumps(self._manager.path_entries())):
-                entry.pop("parent_id", None)
-                if parent is not None:
-                    entry["parent_id"] = parent
-                tree.add(entry)
-                parent = entry["id"]
+            if self.store is not None and self.autosave:
+                target = self.store.new_session(header)
+            else:
+                target = SessionManager.from_entries(header, [], None)
             child = Session(
-                self.agent,
-                SessionManager(header, tree, None),
-                store=self.store,
-                autosave=self.autosave,
-                safe_mode=self.safe_mode,
+                self.agent, target, store=self.store, autosave=self.autosave, safe_mode=self.safe_mode,
                 approve=self.approve,
             )
-        child._autosave()
-        return child
+            if self._manager.leaf_id is not None:
+                self._conversation.fork(into=target)
+            child._conversation = Conversation.resume(
+                target, self.agent.settings(), tools=child._tool_setup(), failure_policy="discard"
+            )
+            return child
 
     def compact(self, focus: str | None = None) -> str | None:
         """Summarize the older conversation now (as `/compact` does); returns the summary, or None
         when there is too little to compact. Nothing is deleted: later requests send the summary
-        plus the recent turns, while `messages` still lists everything."""
-        from kit_py.compaction.runner import compact_session
-
+        plus the recent turns (and the system prompt, first), while `messages` still lists everything."""
         with self._lock:
-            before = self._snapshot()
-            self.agent.check()
-            try:
-                outcome = compact_session(self._manager, self.agent.settings(), focus=focus, force=True)
-            except BaseException:
-                self._rollback(before)
-                raise
-            self._autosave()
+            outcome = self._conversation.compact(focus)
         return outcome.summary if outcome is not None else None
 
     # --- persistence ------------------------------------------------------------------------------
@@ -547,11 +221,13 @@ class Session:
         safe_mode: bool | None = None,
         approve: ApproveFn | None = None,
     ) -> Session:
-        """Rebuild a session from `to_dict()` (or store) data; without `agent`, the recorded model is used."""
+        """Rebuild a session from `to_dict()` (or store) data; without `agent`, the recorded model is used.
+
+        The rebuilt session lives in memory until `save()` (or autosave after a change) writes it."""
         manager = _manager_from(data)
         if agent is None:
             agent = Agent(model=_recorded_model(manager))
-        return cls(
+        session = cls(
             agent,
             manager,
             store=store if store is not None else agent.store,
@@ -559,14 +235,19 @@ class Session:
             safe_mode=safe_mode,
             approve=approve,
         )
+        session._save_on_change = True
+        return session
+
+    _save_on_change = False
+    """A session rebuilt in memory (from_dict, autosave off) is not attached to its store's log."""
 
     def save(self) -> None:
-        """Write the session to its store now (autosave does this after every change)."""
+        """Write the session to its store now (a session attached to its store is always saved)."""
         if self.store is not None:
             self.store.save(self.id, self.to_dict())
 
-    def _autosave(self) -> None:
-        if self.autosave:
+    def _after_change(self) -> None:
+        if self.autosave and self._save_on_change:
             self.save()
 
     # --- turns ------------------------------------------------------------------------------------
@@ -585,13 +266,8 @@ class Session:
             temperature=temperature, max_tokens=max_tokens, llm_options=llm_options
         )
         with self._lock:
-            before = self._snapshot()
-            try:
-                result = self._turn(Message.user(prompt, images), settings, None)
-            except BaseException:
-                self._rollback(before)
-                raise
-            self._autosave()
+            result = self._turn(Message.user(prompt, images), settings, None)
+            self._after_change()
             return result
 
     def send(self, text: str) -> RunResult:
@@ -619,25 +295,20 @@ class Session:
         llm_options.setdefault("response_format", structured.response_format(schema, schema_dict))
         settings = self.agent.settings(llm_options=llm_options, **options)
         text = f"{prompt}\n\n{structured.instruction(schema_dict)}"
-        with self._lock:
-            before = self._snapshot()
-            try:
-                results = [self._turn(Message.user(text), settings, None)]
-                for attempt in range(retries + 1):
-                    try:
-                        output = structured.validate(schema, results[-1].text)
-                        break
-                    except ValueError as exc:
-                        if attempt == retries:
-                            raise errors.StructuredOutputError(
-                                f"the model's answer does not match {structured.schema_name(schema)}: {exc}"
-                            ) from None
-                        retry = Message.user(structured.retry_prompt(str(exc)))
-                        results.append(self._turn(retry, settings, None))
-            except BaseException:
-                self._rollback(before)
-                raise
-            self._autosave()
+        with self._lock, self._conversation.discarding():  # a failed validation discards the attempts
+            results = [self._turn(Message.user(text), settings, None)]
+            for attempt in range(retries + 1):
+                try:
+                    output = structured.validate(schema, results[-1].text)
+                    break
+                except ValueError as exc:
+                    if attempt == retries:
+                        raise errors.StructuredOutputError(
+                            f"the model's answer does not match {structured.schema_name(schema)}: {exc}"
+                        ) from None
+                    retry = Message.user(structured.retry_prompt(str(exc)))
+                    results.append(self._turn(retry, settings, None))
+        self._after_change()
         final = results[-1]
         for earlier in results[:-1]:
             final.usage.add(earlier.usage)
@@ -697,53 +368,29 @@ class Session:
         def work() -> None:
             try:
                 with self._lock:
-                    before = self._snapshot()
-                    try:
-                        result = self._turn(Message.user(prompt), settings, put)
-                    except BaseException:
-                        self._rollback(before)
-                        raise
-                    self._autosave()
+                    result = self._turn(Message.user(prompt), settings, put)
+                    self._after_change()
                 put(Event("done", result.text, result=result))
             except BaseException as exc:  # handed to the consumer, who re-raises it
                 put(_Failure(exc))
 
         threading.Thread(target=work, name=f"kit-turn-{self.id[:8]}", daemon=True).start()
 
-    def _snapshot(self) -> tuple[int, str | None]:
-        return len(self._manager.entries), self._manager.leaf_id
-
-    def _rollback(self, snapshot: tuple[int, str | None]) -> None:
-        """Forget everything appended since `snapshot` (nothing of it was saved yet)."""
-        count, leaf = snapshot
-        entries = self._manager.entries
-        if len(entries) == count and self._manager.leaf_id == leaf:
-            return
-        kept = entries[:count]
-        tree, _warnings = Tree.load(kept, list(range(1, count + 1)))
-        tree.leaf_id = leaf
-        self._manager = SessionManager(self._manager.header, tree, None)
-
     def _turn(self, message: Message, settings: Settings, put: Callable[[Any], None] | None) -> RunResult:
-        from kit_py.engine import turn as engine
+        self._approvals = []
 
-        self.agent.check()
-        approvals: list[Approval] = []
+        def on_event(event: events.Event) -> None:
+            public = api_event(event)
+            if public is not None and put is not None:
+                put(public)
 
-        def on_event(turn_event: Any) -> None:
-            event = _event(turn_event)
-            if event is not None and put is not None:
-                put(event)
-
+        self._conversation.on_event = on_event
+        settings.system_prompt = self._conversation.settings.system_prompt
+        if self._conversation.tools is not None:
+            self._conversation.tools.safe_mode = self.safe_mode
         try:
-            turn = engine.run_turn(
-                self._manager,
-                settings,
-                _entry_of(message),
-                on_event=on_event,
-                tool_setup=self._tool_setup(approvals),
-            )
-        except engine.TurnFailed as failed:
+            turn = self._conversation.run(_entry_of(message), settings=settings)
+        except TurnFailed as failed:
             cause = failed.cause
             if not isinstance(cause, errors.AgentError):
                 if isinstance(getattr(cause, "cause", None), KeyboardInterrupt):
@@ -751,21 +398,20 @@ class Session:
                 raise errors.AgentError(cause.message) from None
             raise cause from None
         added = [Message.from_dict(e) for e in turn.entries if e.get("type") == "message"]
+        added = [m for m in added if m.role != "system"]
         return RunResult(
-            turn.text, added, turn.model, turn.stop_reason, turn.usage, self.id, approvals=approvals
+            turn.text, added, turn.model, turn.stop_reason, turn.usage, self.id, approvals=self._approvals
         )
 
-    def _tool_setup(self, approvals: list[Approval]) -> Any:
+    def _tool_setup(self) -> ToolSetup | None:
         if not self.agent.tools:
             return None
-        from kit_py.engine.turn import PendingAction, ToolSetup
-
         user_approve = self.approve
 
-        def approve(action: PendingAction) -> Any:  # the engine expects an answer string
+        def ask(action: PendingAction) -> Any:  # the engine expects an answer string
             # Without a callback nothing that needs approval runs: refusing is the safe default.
             if user_approve is None:
-                answer = "refused"
+                answer = approval.REFUSED
             else:
                 try:
                     reply = user_approve(action)
@@ -773,13 +419,16 @@ class Session:
                     raise errors.ToolError(
                         f"the approve callback raised {type(exc).__name__} for {action.tool}: {exc}"
                     ) from exc
-                answer = reply if reply in _APPROVAL_ANSWERS else ("approved" if reply else "denied")
-            allowed = answer in ("approved", "always")
-            approvals.append(Approval(action.tool, dict(action.arguments), action.reason, allowed, answer))
+                if reply not in approval.ANSWERS:
+                    reply = approval.APPROVED if reply else approval.DENIED
+                answer = reply
+            allowed = answer in (approval.APPROVED, approval.ALWAYS)
+            record = Approval(action.tool, dict(action.arguments), action.reason, allowed, answer)
+            self._approvals.append(record)
             return answer
 
         def remembered(action: PendingAction) -> None:
-            approvals.append(
+            self._approvals.append(
                 Approval(action.tool, dict(action.arguments), action.reason, True, "always (remembered)")
             )
 
@@ -787,7 +436,7 @@ class Session:
             tools=list(self.agent.tools),
             cwd=self.agent.cwd,
             safe_mode=self.safe_mode,
-            approve=approve,
+            approve=ask,
             unanswerable="no approve callback was given (Agent or session `approve=`) to ask",
             on_remembered=remembered,
         )
@@ -834,7 +483,7 @@ class Session:
         elif channel is not None:
             candidates.append(JSONLStore(channel_dir(channel)))
         else:
-            candidates.extend(JSONLStore(d) for d in _channel_dirs())
+            candidates.extend(JSONLStore(d) for d in channel_dirs())
             candidates.append(JSONLStore())
         for candidate in candidates:
             data = candidate.load(session_id)
@@ -854,19 +503,8 @@ class Session:
     @classmethod
     def search(cls, text: str, channel: str | None = None) -> list[SessionSummary]:
         """Sessions (in `channel`, or in every channel) with a message containing `text` (any case)."""
-        needle = text.casefold()
-        dirs = [channel_dir(channel)] if channel is not None else _channel_dirs()
-        found = []
-        for folder in dirs:
-            for info in JSONLStore(folder).infos():
-                manager = SessionManager.open(info.path)
-                if any(
-                    e.get("type") == "message" and needle in fmt.message_text(e).casefold()
-                    for e in manager.entries
-                ):
-                    found.append(_summary(info, folder.name))
-        found.sort(key=lambda s: s.modified, reverse=True)
-        return found
+        dirs = [channel_dir(channel)] if channel is not None else channel_dirs()
+        return [_summary(info, info.path.parent.name) for info in catalog.search_sessions(text, dirs)]
 
 
 def _require_new(store: SessionStore | None, session_id: str) -> None:
@@ -881,11 +519,11 @@ def _require_new(store: SessionStore | None, session_id: str) -> None:
 def _manager_from(data: dict[str, Any]) -> SessionManager:
     """An in-memory SessionManager holding a copy of `to_dict()`-shaped data."""
     copy = orjson.loads(orjson.dumps(data))
-    entries = copy.get("entries") or []
-    tree, _warnings = Tree.load(entries, list(range(1, len(entries) + 1)))
-    if "leaf_id" in copy and (copy["leaf_id"] is None or copy["leaf_id"] in tree.by_id):
-        tree.leaf_id = copy["leaf_id"]
-    return SessionManager(copy.get("header") or fmt.header(""), tree, None)
+    header = copy.get("header") or fmt.header("")
+    manager = SessionManager.from_entries(header, copy.get("entries") or [], None, copy.get("leaf_id"))
+    if "leaf_id" in copy and copy["leaf_id"] is None:  # a cleared session: an empty branch
+        manager.tree.leaf_id = None
+    return manager
 
 
 def _recorded_model(manager: SessionManager) -> str | None:
@@ -894,26 +532,7 @@ def _recorded_model(manager: SessionManager) -> str | None:
     if not recorded or not recorded[1]:
         return None
     provider, model_id, _thinking = recorded
-    return model_id if "/" in model_id or not provider else f"{provider}/{model_id}"
-
-
-def channel_dir(channel: str) -> Path:
-    """`$KIT_HOME/channels/<channel>/`: one folder of CLI-format session files per channel."""
-    if not _CHANNEL_NAME.match(channel):
-        raise ValueError(f"bad channel name {channel!r}: use letters, digits, '.', '_' or '-'")
-    from kit_py.session import kit_home
-
-    return kit_home() / "channels" / channel
-
-
-def _channel_dirs() -> list[Path]:
-    from kit_py.session import kit_home
-
-    base = kit_home() / "channels"
-    try:
-        return sorted(p for p in base.iterdir() if p.is_dir())
-    except FileNotFoundError:
-        return []
+    return model_string(provider, model_id)
 
 
 def _summary(info: Any, channel: str | None) -> SessionSummary:

@@ -1,4 +1,4 @@
-"""Glue between parsed flags and the engine: settings, prompt, session choice, then print mode or REPL."""
+"""Glue between parsed flags and the engine: settings, prompt, which conversation, then print mode or REPL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from kit_py.errors import SessionError, UsageError
 
 if TYPE_CHECKING:
     from kit_py.config import Settings
-    from kit_py.engine.turn import ApproveCallback, ToolSetup
+    from kit_py.engine.approval import ApproveCallback, ToolSetup
+    from kit_py.engine.conversation import Conversation, FailurePolicy
 
 
 @dataclass
@@ -29,43 +30,46 @@ class RunOptions:
     debug: bool = False
 
 
-def open_session(options: RunOptions, cwd: str) -> Any:
-    """The session this run appends to: continued, opened by reference, in memory, or new (created lazily)."""
-    from kit_py.session import SessionManager, catalog
+def open_conversation(
+    options: RunOptions, cwd: str, settings: Settings, tools: ToolSetup, failure_policy: FailurePolicy
+) -> Conversation:
+    """The conversation this run drives: continued, opened by reference, in memory, or new."""
+    from kit_py.engine.conversation import Conversation
+    from kit_py.session import catalog
 
     chosen = sum([options.continue_recent, options.session_ref is not None, options.no_session])
     if chosen > 1:
         raise UsageError("use only one of --continue, --session and --no-session")
+    kwargs: dict[str, Any] = {"tools": tools, "failure_policy": failure_policy}
     if options.no_session:
-        return SessionManager.create(None, cwd)
-    root = catalog.kit_home()
+        return Conversation.create(settings, cwd, in_memory=True, **kwargs)
     if options.session_ref is not None:
         given = Path(options.session_ref).expanduser()
         if given.is_file():  # a path opens even when its header line is damaged (tolerant load)
-            return _open_reporting_warnings(given)
+            return _open_reporting_warnings(given, settings, kwargs)
         try:
-            found = catalog.find_session(options.session_ref, root=root, cwd=cwd)
+            found = catalog.find_session(options.session_ref, root=catalog.kit_home(), cwd=cwd)
         except LookupError as exc:
             raise SessionError(str(exc)) from None
-        return _open_reporting_warnings(found.path)
+        return _open_reporting_warnings(found.path, settings, kwargs)
     if options.continue_recent:
-        recent = catalog.most_recent(cwd, root=root)
+        recent = catalog.most_recent(cwd, root=catalog.kit_home())
         if recent is not None:
-            return _open_reporting_warnings(recent.path)
+            return _open_reporting_warnings(recent.path, settings, kwargs)
         print("kit: no earlier session in this directory; starting a new one", file=sys.stderr)
-    return SessionManager.create(catalog.sessions_dir_for(cwd, root=root), cwd)
+    return Conversation.create(settings, cwd, **kwargs)
 
 
-def _open_reporting_warnings(path: Path) -> Any:
-    from kit_py.session import SessionManager
+def _open_reporting_warnings(path: Path, settings: Settings, kwargs: dict[str, Any]) -> Conversation:
+    from kit_py.engine.conversation import Conversation
 
     try:
-        manager = SessionManager.open(Path(path))
+        conversation = Conversation.open(Path(path), settings, **kwargs)
     except OSError as exc:
         raise SessionError(f"cannot open session {path}: {exc.strerror or exc}") from None
-    for warning in manager.warnings:
+    for warning in conversation.session.warnings:
         print(f"kit: warning: {warning}", file=sys.stderr)
-    return manager
+    return conversation
 
 
 def run(options: RunOptions) -> int:
@@ -79,30 +83,30 @@ def run(options: RunOptions) -> int:
     interactive = not options.words and stdin_text is None and not options.print_mode and sys.stdin.isatty()
     cwd = os.getcwd()
     if interactive:
-        # No approve callback: the REPL asks through its own prompt.
+        # No approve callback: the REPL asks through its own prompt. A failed answer is stepped
+        # back from (the REPL gives the prompt back to edit); it stays in the file as a side branch.
         tools = build_tool_setup(settings, cwd, approve=None)
         from kit_py.repl import run_repl
 
-        return run_repl(settings, lambda: open_session(options, cwd), debug=options.debug, tool_setup=tools)
-    from kit_py.engine.approval import ask_on_terminal
+        return run_repl(
+            lambda: open_conversation(options, cwd, settings, tools, "discard"), debug=options.debug
+        )
+    from kit_py.terminal.approval_prompt import ask_on_terminal
 
     tool_setup = build_tool_setup(settings, cwd, approve=ask_on_terminal)
     from kit_py.cli.stdin import compose_prompt
 
     prompt = compose_prompt(options.words, stdin_text)
-    session = open_session(options, cwd)
+    conversation = open_conversation(options, cwd, settings, tool_setup, "keep")
     from kit_py import llm
-    from kit_py.cli.print_mode import OutputMode, run_oneshot
-    from kit_py.engine import turn as agent
-
-    agent.apply_session_model(settings, session)
-    llm.load_litellm(debug=options.debug)
-    llm.check_model(settings.model, settings.api_key, settings.api_base)
-    mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
     from kit_py.cli import signals
+    from kit_py.cli.print_mode import OutputMode, run_oneshot
 
+    llm.load_litellm(debug=options.debug)
+    conversation.check_model()
+    mode = OutputMode(json=options.json_output, quiet=options.quiet, debug=options.debug)
     signals.stop_gracefully_on_termination()
-    return signals.exit_code(run_oneshot(session, settings, prompt, mode, tool_setup=tool_setup))
+    return signals.exit_code(run_oneshot(conversation, prompt, mode))
 
 
 def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | None) -> ToolSetup:
@@ -110,7 +114,7 @@ def build_tool_setup(settings: Settings, cwd: str, approve: ApproveCallback | No
 
     An unknown name in `--tools` or the config's `tools` is a usage error before anything else runs.
     """
-    from kit_py.engine.turn import ToolSetup
+    from kit_py.engine.approval import ToolSetup
     from kit_py.tools import select_tools
 
     try:

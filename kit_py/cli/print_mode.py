@@ -14,10 +14,11 @@ from typing import Any
 import orjson
 
 from kit_py.compaction.runner import CompactionCancelled
-from kit_py.config import Settings
-from kit_py.engine import turn as agent
+from kit_py.engine import events
+from kit_py.engine.conversation import Conversation
+from kit_py.engine.turn import TurnFailed, TurnResult
 from kit_py.errors import ExitCode, KitError
-from kit_py.terminal import tool_lines as tool_display
+from kit_py.terminal import tool_lines
 
 
 @dataclass
@@ -31,12 +32,10 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _note_compaction(event: agent.TurnEvent) -> None:
+def _note_compaction(event: events.Event) -> None:
     """stderr line when the turn compacted the history first (stdout carries only the answer)."""
-    if event.type != "compaction" or event.data.get("phase") != "end":
-        return
-    if event.data.get("compacted") or event.data.get("error"):
-        print(f"kit: {event.text}", file=sys.stderr, flush=True)
+    if isinstance(event, events.CompactionDone) and event.text:
+        _stderr(f"kit: {event.text}")
 
 
 class PlainSink:
@@ -59,22 +58,22 @@ class PlainSink:
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
 
-    def __call__(self, event: agent.TurnEvent) -> None:
-        if event.type == "text_delta" and event.text:
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.TextDelta) and event.text:
             self._write(event.text)
             self.ended_with_newline = event.text.endswith("\n")
-        elif event.type in ("retry", "notice"):
+        elif isinstance(event, events.Retry | events.Notice):
             _stderr(f"kit: {event.text}")
-        elif event.type == "tool_call":
+        elif isinstance(event, events.ToolCallStarted):
             if not self.ended_with_newline:  # the next step's text starts on its own line
                 self._write("\n")
                 self.ended_with_newline = True
-            _stderr(f"⚙ {tool_display.call_header(event.data['name'], event.data['arguments'])}")
-        elif event.type == "tool_result":
-            mark = "✗" if event.data.get("is_error") else "✓"
-            _stderr(f"  {mark} {tool_display.result_summary(event.text, event.data)}")
-            if event.data.get("diff"):
-                _stderr(tool_display.ansi_diff(event.data["diff"], color=self.color))
+            _stderr(f"⚙ {tool_lines.call_header(event.name, event.arguments)}")
+        elif isinstance(event, events.ToolFinished):
+            mark = "✗" if event.is_error else "✓"
+            _stderr(f"  {mark} {tool_lines.result_summary(event.content, event.details)}")
+            if event.details.get("diff"):
+                _stderr(tool_lines.ansi_diff(event.details["diff"], color=self.color))
         else:
             _note_compaction(event)
 
@@ -82,60 +81,31 @@ class PlainSink:
         self._write("" if self.ended_with_newline else "\n")
 
 
-class MarkdownSink:
-    """Terminal stdout: live rendered markdown; reasoning shown dimmed before the answer."""
+class TerminalSink:
+    """Terminal stdout: the same renderer as the REPL (live markdown, reasoning, tool lines, diffs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, theme_name: str) -> None:
         from rich.console import Console
 
-        from kit_py.terminal.markdown_stream import MarkdownStream
+        from kit_py.terminal.theme import get_theme, rich_theme
+        from kit_py.terminal.turn_view import TurnView
 
-        self.console = Console(highlight=False)
-        self.stream = MarkdownStream(self.console)
-        self.in_reasoning = False
+        theme = get_theme(theme_name)
+        self.view = TurnView(Console(theme=rich_theme(theme), highlight=False), theme.code_theme)
 
-    def __call__(self, event: agent.TurnEvent) -> None:
-        if event.type == "reasoning_delta":
-            self.in_reasoning = True
-            self.console.print(event.text, style="dim italic", end="", markup=False)
-        elif event.type == "text_delta":
-            if self.in_reasoning:
-                self.console.print()
-                self.in_reasoning = False
-            self.stream.feed(event.text)
-        elif event.type in ("retry", "notice"):
-            self.console.print(event.text, style="yellow", markup=False, highlight=False)
-        elif event.type == "tool_call":
-            self.stream.finish()
-            if self.in_reasoning:
-                self.console.print()
-                self.in_reasoning = False
-            header = tool_display.call_header(event.data["name"], event.data["arguments"])
-            self._line(("⚙ ", "cyan"), (header, "bold"))
-        elif event.type == "tool_result":
-            mark = ("  ✗ ", "red") if event.data.get("is_error") else ("  ✓ ", "green")
-            self._line(mark, (tool_display.result_summary(event.text, event.data), "dim"))
-            for line in tool_display.diff_lines(event.data.get("diff") or ""):
-                self._line((line, tool_display.diff_style(line) or ""))
-        elif event.type == "compaction":
-            self.stream.finish()
-            _note_compaction(event)
-
-    def _line(self, *pieces: tuple[str, str]) -> None:
-        from rich.text import Text
-
-        self.console.print(Text.assemble(*pieces), soft_wrap=True)
+    def __call__(self, event: events.Event) -> None:
+        self.view(event)
 
     def finish(self) -> None:
-        self.stream.finish()
+        self.view.finish()
 
 
 class SilentSink:
     """--json and --quiet print only at the end."""
 
-    def __call__(self, event: agent.TurnEvent) -> None:
-        if event.type in ("retry", "notice"):
-            print(f"kit: {event.text}", file=sys.stderr, flush=True)
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.Retry | events.Notice):
+            _stderr(f"kit: {event.text}")
         else:
             _note_compaction(event)
 
@@ -143,15 +113,15 @@ class SilentSink:
         pass
 
 
-def _pick_sink(mode: OutputMode) -> Any:
+def _pick_sink(mode: OutputMode, theme: str) -> Any:
     if mode.json or mode.quiet:
         return SilentSink()
     if sys.stdout.isatty():
-        return MarkdownSink()
+        return TerminalSink(theme)
     return PlainSink()
 
 
-def usage_summary(result: agent.TurnResult) -> dict[str, Any]:
+def usage_summary(result: TurnResult) -> dict[str, Any]:
     u = result.usage
     return {
         "input_tokens": u.input_tokens,
@@ -162,7 +132,7 @@ def usage_summary(result: agent.TurnResult) -> dict[str, Any]:
 
 
 def json_report(
-    result: agent.TurnResult, session_id: str | None, error: str | None = None, exit_code: int | None = None
+    result: TurnResult, session_id: str | None, error: str | None = None, exit_code: int | None = None
 ) -> bytes:
     """The --json object: mirrors the stored form of the turn's messages (plus error and exit_code)."""
     report: dict[str, Any] = {
@@ -179,7 +149,7 @@ def json_report(
     return orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def _footer(result: agent.TurnResult) -> None:
+def _footer(result: TurnResult) -> None:
     """A dim status line on stderr when a person is watching it."""
     if not sys.stderr.isatty():
         return
@@ -190,22 +160,15 @@ def _footer(result: agent.TurnResult) -> None:
     )
 
 
-def run_oneshot(
-    session: Any, settings: Settings, prompt: str, mode: OutputMode, tool_setup: Any = None
-) -> int:
+def run_oneshot(conversation: Conversation, prompt: str, mode: OutputMode) -> int:
     """Run one turn and report it; returns the process exit code."""
-    sink = _pick_sink(mode)
+    sink = _pick_sink(mode, conversation.settings.theme)
+    conversation.on_event = sink
+    session = conversation.session
     session_id = session.session_id if session.path is not None else None
     try:
-        result = agent.run_turn(
-            session,
-            settings,
-            agent.user_message(prompt),
-            on_event=sink,
-            tool_setup=tool_setup,
-            debug=mode.debug,
-        )
-    except agent.TurnFailed as failed:
+        result = conversation.run(prompt)
+    except TurnFailed as failed:
         sink.finish()
         if mode.debug:  # what the provider library said, behind the one-line summary
             import traceback

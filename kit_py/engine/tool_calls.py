@@ -9,15 +9,13 @@ remembered in `setup.always_allowed` per tool (`edit`), and separately for outsi
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kit_py.engine import approval
+from kit_py.engine.approval import PendingAction, ToolSetup
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted
 from kit_py.tools.paths import needs_confirmation
 from kit_py.tools.registry import parse_args, run_tool
-
-if TYPE_CHECKING:
-    from kit_py.engine.turn import PendingAction, ToolSetup
 
 
 def execute_tool_call(
@@ -86,8 +84,6 @@ def _pending_action(
     Calls that cannot run anyway (bad arguments, an edit whose text is missing) are not asked about:
     running them only produces their error, and nothing changes.
     """
-    from kit_py.engine.turn import PendingAction
-
     try:
         args = parse_args(arguments_json)
         outside = needs_confirmation(tool, args, ctx)

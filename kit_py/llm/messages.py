@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def to_llm_messages(messages: list[dict[str, Any]], system_prompt: str | None) -> list[dict[str, Any]]:
-    """Convert kit messages (role + parts) to OpenAI chat messages; litellm translates them per provider."""
+def to_llm_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Convert kit messages (role + parts) to OpenAI chat messages; litellm translates them per provider.
+
+    The system prompt is a `system` message of the session (DESIGN.md §3), converted like any other.
+    """
     out: list[dict[str, Any]] = []
-    if system_prompt:
-        out.append({"role": "system", "content": system_prompt})
     for message in messages:
         role = message.get("role")
         parts = message.get("parts") or []

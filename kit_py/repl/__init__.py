@@ -5,15 +5,18 @@ Only `run_repl` is public; it imports prompt_toolkit and rich on call, so import
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kit_py.engine.conversation import Conversation
 
 
-def run_repl(settings: Any, open_session: Any, debug: bool = False, tool_setup: Any = None) -> int:
-    """Open the session and chat until the user quits; returns the exit code.
+def run_repl(open_conversation: Callable[[], Conversation], debug: bool = False) -> int:
+    """Open the conversation and chat until the user quits; returns the exit code.
 
-    `tool_setup` is an `agent.ToolSetup` (None offers no tools); without an `approve` callback the REPL
-    asks the user itself.
+    Without an `approve` callback in the conversation's tools, the REPL asks the user itself.
     """
     from kit_py.repl.app import run_repl as run
 
-    return int(run(settings, open_session, debug=debug, tool_setup=tool_setup))
+    return int(run(open_conversation, debug=debug))

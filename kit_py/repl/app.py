@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from kit_py import __version__
 from kit_py.config import THINKING_LEVELS, Settings, config_file_setting, data_dir, save_preference
-from kit_py.engine import turn as agent
+from kit_py.engine import events
+from kit_py.engine.approval import PendingAction
+from kit_py.engine.conversation import Conversation, user_message
+from kit_py.engine.turn import TurnFailed
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY, split
+from kit_py.session.format import TYPED_KEY
 from kit_py.terminal.theme import get_theme, prompt_style, rich_theme
 from kit_py.terminal.turn_view import TurnView, print_diff, render_history
 
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.history import History
     from rich.console import Console
 
-    from kit_py.engine.turn import PendingAction
+    from kit_py.engine.approval import ToolSetup
     from kit_py.session import SessionManager
 
 PROMPT = "❯ "
@@ -64,19 +68,14 @@ def _no_echo() -> Iterator[None]:
 class Repl:
     """State of one interactive run: settings, the current session, the console and the input line."""
 
-    def __init__(
-        self, settings: Settings, session: SessionManager, debug: bool = False, tool_setup: Any = None
-    ) -> None:
-        self.settings = settings
-        self.tool_setup = tool_setup
-        """`agent.ToolSetup` for the tools offered each turn (None: no tools); the REPL answers approvals."""
-        if tool_setup is not None and tool_setup.approve is None:
-            tool_setup.approve = self.approve
-        self.session = session
+    def __init__(self, conversation: Conversation, debug: bool = False) -> None:
+        self.conversation = conversation
+        if conversation.tools is not None and conversation.tools.approve is None:
+            conversation.tools.approve = self.approve  # the REPL answers approvals itself
         self.debug = debug
         self.cwd = Path.cwd()
         self.registry = REGISTRY
-        self.theme = get_theme(settings.theme)
+        self.theme = get_theme(conversation.settings.theme)
         self._console: Console | None = None
         self.pending_input = ""
         """Text to pre-fill the next prompt with (a failed turn's prompt, an undone message)."""
@@ -86,6 +85,19 @@ class Repl:
         self._known_models: list[str] | None = None
         self._numbers: tuple[Any, tuple[int, float | None]] = (None, (0, None))
         self._prompt: PromptSession[str] | None = None
+
+    @property
+    def session(self) -> SessionManager:
+        return self.conversation.session
+
+    @property
+    def settings(self) -> Settings:
+        return self.conversation.settings
+
+    @property
+    def tool_setup(self) -> ToolSetup | None:
+        """The tools offered each turn (None: no tools)."""
+        return self.conversation.tools
 
     @property
     def console(self) -> Console:
@@ -118,11 +130,9 @@ class Repl:
 
         The context is the compaction engine's own estimate: after a compaction it no longer counts the
         provider's usage from before it, so the status line and /usage show the smaller context at once."""
-        from kit_py.compaction.runner import context_tokens
-
         key = (self.session, self.session.leaf_id, len(self.session.entries))
         if self._numbers[0] != key:
-            tokens = context_tokens(self.session, [])
+            tokens = self.conversation.context_tokens()
             self._numbers = (key, (tokens, stats.usage_totals(self.session.entries).cost_usd))
         return self._numbers[1]
 
@@ -209,13 +219,11 @@ class Repl:
         except KitError as exc:
             self.error(exc.message)
             return
-        self.settings.model = name
-        self._record_model()
+        self.conversation.set_model(name)
         self.note(f"model: {name}{self._remember('model', name)}")
 
     def set_thinking(self, level: str, quiet: bool = False) -> None:
-        self.settings.thinking_level = level
-        self._record_model()
+        self.conversation.set_thinking_level(level)
         remembered = self._remember("thinking_level", level)
         if not quiet:
             self.note(f"thinking level: {level}{remembered}")
@@ -226,17 +234,6 @@ class Repl:
         following = levels[(levels.index(current) + 1) % len(levels)] if current in levels else levels[0]
         self.set_thinking(following, quiet=True)
 
-    def _record_model(self) -> None:
-        """Write the model and thinking level to the session at once, so `kit -c` after /quit resumes them.
-
-        A session without entries has no file yet and does not get one just for this: its first turn
-        records the model anyway."""
-        if not self.session.entries:
-            return
-        change = agent.model_change_if_needed(self.settings, self.session)
-        if change:
-            self.session.append(change)
-
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
         self.settings.theme = self.theme.name
@@ -245,29 +242,21 @@ class Repl:
             self._prompt.style = prompt_style(self.theme)
         self.note(f"theme: {self.theme.name}{self._remember('theme', self.theme.name)}")
 
-    def new_session(self) -> None:
-        """Leave the current session (it stays on disk) and start an empty one in the same place."""
-        from kit_py.session import SessionManager, catalog
-
-        old = self.session
-        folder = None if old.in_memory else catalog.sessions_dir_for(str(self.cwd), root=catalog.kit_home())
-        old.close()
-        self.session = SessionManager.create(folder, str(self.cwd))
-
     def compact(self, focus: str | None) -> None:
         """/compact: summarize the older part of the conversation into one appended compaction entry."""
-        from kit_py.compaction.runner import CompactionCancelled, compact_session
+        from kit_py.compaction.runner import CompactionCancelled
 
         self._wait_for_llm()
         status = self.console.status("compacting the conversation…", spinner="dots")
+
+        def progress(event: events.Event) -> None:
+            if isinstance(event, events.CompactionProgress):
+                status.update(f"{event.text}…")
+
+        self.conversation.on_event = progress
         try:
             with status, _no_echo():
-                outcome = compact_session(
-                    self.session,
-                    self.settings,
-                    focus=focus,
-                    on_progress=lambda text: status.update(f"{text}…"),
-                )
+                outcome = self.conversation.compact(focus)
         except CompactionCancelled as cancelled:
             self.warn(f"⏹ {cancelled.message}")
             return
@@ -294,14 +283,7 @@ class Repl:
         )
         print_diff(self.console, action.preview, approval.MAX_PROMPT_PREVIEW_LINES)
         question = FormattedText([("class:prompt", approval.question_text(action))])
-        replies = {
-            "y": approval.APPROVED,
-            "yes": approval.APPROVED,
-            "n": approval.DENIED,
-            "no": approval.DENIED,
-            "a": approval.ALWAYS,
-            "always": approval.ALWAYS,
-        }
+        replies = approval.REPLIES
         while True:
             try:
                 answer = prompt(question, style=prompt_style(self.theme)).strip().lower()
@@ -372,7 +354,7 @@ class Repl:
             show("\n")
         status = "interrupted" if run.interrupted else f"exit {run.exit_code}"
         if add_to_context:
-            self.session.append(agent.user_message(run.as_message_text()))
+            self.conversation.add_message(user_message(run.as_message_text()))
             self.note(f"[{status}] output added to the conversation")
         else:
             self.note(f"[{status}] not added to the conversation")
@@ -387,37 +369,34 @@ class Repl:
             return
         if expanded.attached:
             self.note("attached: " + ", ".join(expanded.attached))
-        entry = agent.user_message(expanded.text, expanded.images)
+        entry = user_message(expanded.text, expanded.images)
         if expanded.text != text:
-            entry[attachments.TYPED_KEY] = text
+            entry[TYPED_KEY] = text
         self.run_turn(entry, text)
 
     def run_turn(self, user_entry: dict[str, Any], typed: str) -> None:
-        """Run one turn; on failure before anything was saved, the typed text goes back into the prompt."""
-        from kit_py import llm
+        """Run one turn; when it fails, the typed text goes back into the prompt to edit.
 
+        A failed answer stays in the session file on a side branch (the conversation's "discard"
+        policy steps back from it); an interrupted one stays on the branch, as the user left it.
+        """
         view = TurnView(self.console, self.theme.code_theme)
+        self.conversation.on_event = view
         leaf_before, count_before = self.session.leaf_id, len(self.session.entries)
         try:
             self._wait_for_llm()
-            llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
             with view.deferring_interrupts(), _no_echo():
                 view.waiting(f"{self.settings.model} is working…")
-                agent.run_turn(
-                    self.session,
-                    self.settings,
-                    user_entry,
-                    on_event=view,
-                    tool_setup=self.tool_setup,
-                    debug=self.debug,
-                )
-        except agent.TurnFailed as failed:
+                self.conversation.run(user_entry)
+        except TurnFailed as failed:
             view.finish()
             if failed.exit_code == ExitCode.INTERRUPTED:
                 kept = " (the partial answer is kept)" if failed.result.text else ""
                 self.warn(f"⏹ interrupted{kept}")
             else:
-                self._failed_after_saving(failed.message, failed.result.entries, typed)
+                kept = "the partial answer stays in the session file; your prompt is back"
+                self.error(f"{failed.message} ({kept})")
+                self.pending_input = typed
             self.console.print()
             return
         except KitError as exc:
@@ -436,17 +415,6 @@ class Repl:
     def _restore_if_unsaved(self, typed: str, leaf_before: str | None, count_before: int) -> None:
         if self.session.leaf_id == leaf_before and len(self.session.entries) == count_before:
             self.pending_input = typed
-
-    def _failed_after_saving(self, message: str, entries: list[dict[str, Any]], typed: str) -> None:
-        """The answer broke off: keep it in the file, step back before the prompt, give the prompt back."""
-        users = [e for e in entries if e.get("type") == "message" and e.get("role") == "user"]
-        parent = self.session.tree.parent_of(users[0]["id"]) if users else None
-        if parent is None:
-            self.error(f"{message} (partial answer kept; /retry asks again)")
-            return
-        self.session.move_leaf(parent)
-        self.error(f"{message} (the partial answer stays in the session file; your prompt is back)")
-        self.pending_input = typed
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -577,10 +545,6 @@ class Repl:
         return 0
 
 
-def run_repl(
-    settings: Settings, open_session: Callable[[], Any], debug: bool = False, tool_setup: Any = None
-) -> int:
+def run_repl(open_conversation: Callable[[], Conversation], debug: bool = False) -> int:
     """Entry point used by `kit` when there is no prompt and stdin is a terminal."""
-    session = open_session()
-    agent.apply_session_model(settings, session)
-    return Repl(settings, session, debug=debug, tool_setup=tool_setup).run()
+    return Repl(open_conversation(), debug=debug).run()

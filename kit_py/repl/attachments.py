@@ -10,10 +10,9 @@ import base64
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kit_py.errors import UsageError
-from kit_py.session.format import message_text
+from kit_py.tools.text import looks_binary
 
 MAX_TEXT_BYTES = 256 * 1024
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -28,10 +27,6 @@ IMAGE_TYPES = {
 MENTION = re.compile(r'(?<!\S)@(?:"([^"]+)"|(\S+))')
 
 
-TYPED_KEY = "typed"
-"""Extra field of a user message entry: the prompt as typed, when attachments made the sent text differ."""
-
-
 @dataclass
 class Expanded:
     text: str
@@ -44,10 +39,6 @@ def _resolve(raw: str, cwd: Path) -> Path | None:
     candidate = Path(raw.rstrip(",.;:!?)")).expanduser()
     path = candidate if candidate.is_absolute() else cwd / candidate
     return path if path.is_file() else None
-
-
-def _looks_binary(head: bytes) -> bool:
-    return b"\0" in head[:8192]
 
 
 def expand(text: str, cwd: Path) -> Expanded:
@@ -76,7 +67,7 @@ def expand(text: str, cwd: Path) -> Expanded:
                         f"@{shown}: file is {size // 1024} KB; text attachments are limited to 256 KB"
                     )
                 raw_bytes = path.read_bytes()
-                if _looks_binary(raw_bytes):
+                if looks_binary(raw_bytes):
                     raise UsageError(f"@{shown}: looks like a binary file; only text files and images attach")
                 content = raw_bytes.decode("utf-8", errors="replace")
                 body = content if content.endswith("\n") or not content else content + "\n"
@@ -87,10 +78,3 @@ def expand(text: str, cwd: Path) -> Expanded:
     if blocks:
         result.text = text + "\n\n" + "\n\n".join(blocks)
     return result
-
-
-def typed_text(entry: dict[str, Any]) -> str:
-    """What the user typed for a user message: /undo and /retry give this back, never the inlined files
-    (sending those again would attach every file twice)."""
-    typed = entry.get(TYPED_KEY)
-    return typed if isinstance(typed, str) else message_text(entry)

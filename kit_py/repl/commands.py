@@ -13,12 +13,11 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kit_py.config import THINKING_LEVELS
 from kit_py.repl import stats
-from kit_py.repl.attachments import TYPED_KEY, typed_text
-from kit_py.session.format import message_text
+from kit_py.session.format import message_text, typed_text
 from kit_py.terminal.theme import THEMES
 
 if TYPE_CHECKING:
@@ -174,9 +173,8 @@ def _safe(repl: Repl, args: str) -> None:
         repl.error(f"/safe takes on or off, not {choice!r}")
         return
     if choice:
-        setup.safe_mode = repl.settings.safe_mode = choice == "on"
-        if not setup.safe_mode:
-            setup.always_allowed.clear()
+        setup.set_safe_mode(choice == "on")
+        repl.settings.safe_mode = setup.safe_mode
     state = "on: write, edit and bash ask first" if setup.safe_mode else "off: tools run without asking"
     repl.console.print(f"safe mode [kit.accent]{state}[/]", highlight=False)
 
@@ -191,7 +189,7 @@ def _name(repl: Repl, args: str) -> None:
         )
         repl.note("set one with /name <name>")
         return
-    repl.session.set_name(args)
+    repl.conversation.rename(args)
     repl.console.print(f"session named: {args}", markup=False, highlight=False)
 
 
@@ -249,7 +247,7 @@ def _usage(repl: Repl, args: str) -> None:
 
 
 def _new(repl: Repl, args: str) -> None:
-    repl.new_session()
+    repl.conversation.new_session()
     repl.note("started a new session")
     if args:
         repl.submit(args)
@@ -258,7 +256,7 @@ def _new(repl: Repl, args: str) -> None:
 def _clear(repl: Repl, args: str) -> None:
     previous = repl.session
     repl.console.clear()
-    repl.new_session()
+    repl.conversation.new_session()
     kept = (
         f" (the previous one is saved: {previous.path})"
         if previous.entries and not previous.in_memory
@@ -267,45 +265,24 @@ def _clear(repl: Repl, args: str) -> None:
     repl.note("cleared: a fresh conversation starts here" + kept)
 
 
-def _last_user(repl: Repl) -> dict[str, Any] | None:
-    for entry in reversed(repl.session.path_entries()):
-        if entry.get("type") == "message" and entry.get("role") == "user":
-            return entry
-    return None
-
-
 def _undo(repl: Repl, args: str) -> None:
-    target = _last_user(repl)
+    target = repl.conversation.undo()
     if target is None:
         repl.note("nothing to undo")
         return
-    parent = repl.session.tree.parent_of(target["id"])
-    if parent is None:
-        # The first message of the session: start over in a fresh session, the file keeps everything.
-        repl.new_session()
-    else:
-        repl.session.move_leaf(parent)
     text = typed_text(target)
     repl.pending_input = text
     repl.note(f"undone: {_short(text)} — the branch stays in the session file; your prompt is back to edit")
 
 
 def _retry(repl: Repl, args: str) -> None:
-    target = _last_user(repl)
-    if target is None:
+    again = repl.conversation.prepare_retry()
+    if again is None:
         repl.note("nothing to retry")
         return
-    parent = repl.session.tree.parent_of(target["id"])
-    user_entry = {"type": "message", "role": "user", "parts": [dict(p) for p in target.get("parts", [])]}
-    typed = typed_text(target)
-    if TYPED_KEY in target:
-        user_entry[TYPED_KEY] = typed
-    if parent is None:
-        repl.new_session()
-    else:
-        repl.session.branch(parent)
+    typed = typed_text(again)
     repl.note(f"retrying: {_short(typed)}")
-    repl.run_turn(user_entry, typed)
+    repl.run_turn(again, typed)
 
 
 def _short(text: str) -> str:

@@ -6,6 +6,7 @@ them as read-only); synthesized messages (compaction summary, branch context) ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ Entry = dict[str, Any]
 
 SUMMARY_PREFIX = "The conversation history before this point was compacted into the following summary:\n\n"
 FAILED_STOP_REASONS = frozenset({"aborted", "error"})
+"""`stop_reason`s of assistant answers that are never replayed and whose usage is not trusted."""
 
 
 @dataclass
@@ -37,12 +39,14 @@ def branch_summary_message(summary: str) -> Entry:
     return {"type": "message", "role": "user", "parts": [text_part(f"[Branch context: {summary}]")]}
 
 
-def _pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> list[Entry]:
-    """The path the compaction summarised, ending just before it.
+def pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> list[Entry]:
+    """The path the compaction `comp` summarised, ending just before it (root -> that entry).
 
-    kit_py compactions have a parent, so that is simply the path above them. Go kit writes them
-    as roots: then it is the chain ending at the last entry before the compaction (file order)
-    that descends from `first_kept_entry_id`.
+    `path_before` is the part of the leaf's path above `comp`. kit_py compactions have a parent, so
+    that is simply the answer. Go kit writes them as roots (empty `path_before`): then it is the
+    chain ending at the last entry before the compaction in file order that descends from
+    `first_kept_entry_id` (DESIGN.md §4), or [] when that entry is missing. Context building and
+    compaction planning (the kept segment of a root compaction) both use it.
     """
     if path_before:
         return path_before
@@ -67,23 +71,40 @@ def _pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> 
 def current_model(tree: Tree, leaf: str | None = None) -> tuple[str, str, str | None] | None:
     """(provider, model_id, thinking_level) of the last model_change on the effective path."""
     path = tree.path(leaf)
-    found = _model_change_for(tree, path)
+    found = _last_on_path(tree, path, _is_model_change)
     if found is None:
         return None
     return (str(found.get("provider", "")), str(found.get("model_id", "")), found.get("thinking_level"))
 
 
-def _model_change_for(tree: Tree, path: list[Entry]) -> Entry | None:
-    """The last model_change on the path, looking behind Go kit's root compactions if needed."""
+def _last_on_path(tree: Tree, path: list[Entry], wanted: Callable[[Entry], bool]) -> Entry | None:
+    """The last entry on the path that is `wanted`, looking behind Go kit's root compactions if needed
+    (what a compaction summarized is still searched: model changes and system prompts outlive it)."""
     seen: set[str] = set()
     while True:
         for entry in reversed(path):
-            if entry.get("type") == "model_change":
+            if wanted(entry):
                 return entry
         if not path or path[0].get("type") != "compaction" or path[0]["id"] in seen:
             return None
         seen.add(path[0]["id"])
-        path = _pre_compaction_chain(tree, path[0], [])
+        path = pre_compaction_chain(tree, path[0], [])
+
+
+def _is_model_change(entry: Entry) -> bool:
+    return entry.get("type") == "model_change"
+
+
+def _is_system_message(entry: Entry) -> bool:
+    return entry.get("type") == "message" and entry.get("role") == "system"
+
+
+def system_first(messages: list[Entry]) -> list[Entry]:
+    """The latest system message first and no other (DESIGN.md §3): a later one replaces the earlier."""
+    systems = [m for m in messages if m.get("role") == "system"]
+    if not systems:
+        return messages
+    return [systems[-1], *(m for m in messages if m.get("role") != "system")]
 
 
 def _kept_segment(chain: list[Entry], first_kept: Any) -> list[Entry]:
@@ -107,16 +128,19 @@ def build_context(tree: Tree, leaf: str | None = None) -> Context:
     else:
         comp = path[comp_index]
         ctx.compaction = comp
-        chain = _pre_compaction_chain(tree, comp, path[:comp_index])
+        chain = pre_compaction_chain(tree, comp, path[:comp_index])
         kept = _kept_segment(chain, comp.get("first_kept_entry_id"))
         replay = path[comp_index : comp_index + 1] + kept + path[comp_index + 1 :]
 
-    change = _model_change_for(tree, path)
+    change = _last_on_path(tree, path, _is_model_change)
     if change is not None:
         ctx.provider = change.get("provider")
         ctx.model = change.get("model_id")
         ctx.thinking_level = change.get("thinking_level")
 
+    system = _last_on_path(tree, path, _is_system_message)
+    if system is not None:
+        _emit(ctx, system, system)
     dropped_calls: set[str] = set()
     for entry in replay:
         etype = entry.get("type")
@@ -127,6 +151,8 @@ def build_context(tree: Tree, leaf: str | None = None) -> Context:
             _emit(ctx, branch_summary_message(str(entry.get("summary", ""))), entry)
         elif etype == "message":
             role = entry.get("role")
+            if role == "system":  # only the latest one is sent, first (above)
+                continue
             if role == "assistant" and entry.get("stop_reason") in FAILED_STOP_REASONS:
                 dropped_calls.update(_tool_call_ids(entry))
                 continue

@@ -226,5 +226,17 @@ def message_text(entry: Entry) -> str:
     return "\n".join(texts)
 
 
+TYPED_KEY = "typed"
+"""kit_py extension field of a user message: the prompt as typed, when attachments (@file) made the
+sent text differ."""
+
+
+def typed_text(entry: Entry) -> str:
+    """What the user typed for a user message: undo and retry give this back, never the inlined files
+    (sending those again would attach every file twice)."""
+    typed = entry.get(TYPED_KEY)
+    return typed if isinstance(typed, str) else message_text(entry)
+
+
 def is_leaf_marker(entry: Entry) -> bool:
     return entry.get("type") == "extension_data" and entry.get("ext_type") == LEAF_EXT_TYPE

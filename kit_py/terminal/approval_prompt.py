@@ -1,29 +1,20 @@
-"""Asking the user before a tool acts, and the `kit:approval` record of what was asked and answered.
-
-The question goes to the controlling terminal (/dev/tty), so it works when stdout is piped; without a
-terminal nobody can answer and the action is refused, never run silently.
+"""Print mode's approval question: asked on the controlling terminal (/dev/tty), so it works when
+stdout is piped; without a terminal nobody can answer and the action is refused, never run silently.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any
 
-import orjson
-
-if TYPE_CHECKING:
-    from kit_py.engine.turn import PendingAction
-
-APPROVAL_EXT_TYPE = "kit:approval"
-APPROVED, DENIED, ALWAYS, REFUSED, INTERRUPTED = "approved", "denied", "always", "refused", "interrupted"
-MAX_RECORDED_PREVIEW = 20_000
-MAX_PROMPT_PREVIEW_LINES = 200
-_REPLIES = {"y": APPROVED, "yes": APPROVED, "n": DENIED, "no": DENIED, "a": ALWAYS, "always": ALWAYS}
-
-
-def question_text(action: PendingAction) -> str:
-    return f"Allow {action.tool}? [y]es / [n]o / [a]lways for {action.tool}: "
+from kit_py.engine.approval import (
+    DENIED,
+    MAX_PROMPT_PREVIEW_LINES,
+    REFUSED,
+    REPLIES,
+    PendingAction,
+    question_text,
+)
 
 
 def _open_tty() -> int | None:
@@ -58,7 +49,7 @@ def ask_on_terminal(action: PendingAction) -> str:
             if not raw:
                 os.write(fd, b"\n")
                 return DENIED
-            answer = _REPLIES.get(raw.decode("utf-8", "replace").strip().lower())
+            answer = REPLIES.get(raw.decode("utf-8", "replace").strip().lower())
             if answer is not None:
                 return answer
             os.write(fd, b"Please answer y, n or a.\n")
@@ -70,14 +61,3 @@ def ask_on_terminal(action: PendingAction) -> str:
         raise
     finally:
         os.close(fd)
-
-
-def approval_entry(data: dict[str, Any]) -> dict[str, Any]:
-    """An `extension_data` entry holding the record as JSON text (Go kit declares `data` a string)."""
-    from kit_py.session import format as fmt
-
-    record = dict(data)
-    preview = record.get("preview")
-    if isinstance(preview, str) and len(preview) > MAX_RECORDED_PREVIEW:
-        record["preview"] = preview[:MAX_RECORDED_PREVIEW] + "\n[preview truncated]"
-    return fmt.extension_data(APPROVAL_EXT_TYPE, orjson.dumps(record).decode())

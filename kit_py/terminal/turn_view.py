@@ -13,19 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from kit_py.repl.attachments import TYPED_KEY
-from kit_py.session.format import message_text
+from kit_py.engine import events
+from kit_py.session.format import TYPED_KEY, message_text
+from kit_py.terminal.markdown_stream import REFRESH_SECONDS
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
     from rich.status import Status
 
-    from kit_py.engine.turn import TurnEvent
-
 Entry = dict[str, Any]
 REASONING_TAIL_LINES = 4
-REFRESH_SECONDS = 0.08
 HISTORY_MESSAGES = 60
 """On resume only the last messages are drawn: a huge session must not delay the prompt."""
 
@@ -224,7 +222,7 @@ class TurnView:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def __call__(self, event: TurnEvent) -> None:
+    def __call__(self, event: events.Event) -> None:
         self._drawing = True
         try:
             self._draw(event)
@@ -234,51 +232,47 @@ class TurnView:
             self._interrupt_pending = False
             raise KeyboardInterrupt
 
-    def _draw(self, event: TurnEvent) -> None:
+    def _draw(self, event: events.Event) -> None:
         self._stop_waiting()
-        if event.type == "reasoning_delta":
+        if isinstance(event, events.ReasoningDelta):
             self._reasoning(event.text)
-        elif event.type == "text_delta":
+        elif isinstance(event, events.TextDelta):
             self._close_reasoning()
             self.stream.feed(event.text)
-        elif event.type == "retry":
+        elif isinstance(event, events.Retry):
             self.console.print(f"↻ {event.text}", style="kit.warn", markup=False, highlight=False)
             if self._waiting_label:
                 self.waiting(self._waiting_label)
-        elif event.type == "notice":
+        elif isinstance(event, events.Notice):
             self._close_reasoning()
             self.stream.finish()
             self.console.print(event.text, style="kit.warn", markup=False, highlight=False)
-        elif event.type == "tool_call":
+        elif isinstance(event, events.ToolCallStarted):
             self._step_used_tools = True
             self._close_reasoning()
             self.stream.finish()
-            print_tool_call(self.console, str(event.data.get("name")), str(event.data.get("arguments", "")))
-        elif event.type == "tool_result":
-            print_tool_result(self.console, event.text, event.data)
-        elif event.type == "compaction":
-            self._compaction(event)
-        elif event.type == "step_done":
+            print_tool_call(self.console, event.name, event.arguments)
+        elif isinstance(event, events.ToolFinished):
+            print_tool_result(self.console, event.content, event.details)
+        elif isinstance(event, events.CompactionStarted | events.CompactionProgress):
+            # A spinner while the history is summarized; after it, the model is waited for again.
+            self._close_reasoning()
+            self.stream.finish()
+            label = self._waiting_label
+            self.waiting(f"{event.text}…")
+            self._waiting_label = label
+        elif isinstance(event, events.CompactionDone):
+            if event.text:
+                style = "kit.warn" if event.error else "kit.note"
+                self.console.print(f"↻ {event.text}", style=style, markup=False, highlight=False)
+            if self._waiting_label:
+                self.waiting(self._waiting_label)
+        elif isinstance(event, events.StepDone):
             self._close_reasoning()
             self.stream.finish()
             if self._step_used_tools and self._waiting_label:  # the model answers the tool results next
                 self._step_used_tools = False
                 self.waiting(self._waiting_label)
-
-    def _compaction(self, event: TurnEvent) -> None:
-        """Automatic compaction inside a turn: a spinner while it runs, one line when it is done."""
-        phase = event.data.get("phase")
-        if phase in ("start", "progress"):
-            self._close_reasoning()
-            self.stream.finish()
-            label = self._waiting_label
-            self.waiting(f"{event.text}…")
-            self._waiting_label = label  # after compacting, the model is waited for again
-            return
-        if event.text:
-            self.console.print(f"↻ {event.text}", style="kit.note", markup=False, highlight=False)
-        if self._waiting_label:
-            self.waiting(self._waiting_label)
 
     def _reasoning(self, delta: str) -> None:
         self.reasoning.append(delta)

@@ -1,0 +1,371 @@
+"""`Conversation`: one live conversation, the object every face drives.
+
+Print mode builds one, picks a renderer and calls `run`; the REPL is input and slash commands over
+one; the Python API's `Session` wraps one. Everything about a conversation that more than one face
+needs lives here once: which session is opened, what a resumed session restores, how the system
+prompt is recorded, the failure policy of a turn, compaction, undo/retry, leaf moves, labels,
+forks and clones. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from kit_py import llm
+from kit_py.config import Settings
+from kit_py.engine import events
+from kit_py.engine.approval import ToolSetup
+from kit_py.engine.turn import TurnFailed, TurnResult, compact_with_events, run_turn
+from kit_py.errors import ExitCode
+from kit_py.session import SessionManager, catalog
+from kit_py.session import format as fmt
+
+if TYPE_CHECKING:
+    from kit_py.compaction.runner import CompactionOutcome
+
+Entry = dict[str, Any]
+FailurePolicy = Literal["keep", "discard"]
+"""What a failed turn leaves on the branch. Both keep every written line in the session log.
+
+"keep": the prompt stays on the branch beside its failed answer (marked, never replayed), so
+`kit -c` continues after it. "discard": the leaf steps back to where it was before the turn, so the
+attempt is a side branch and the conversation reads as if it never happened. An interrupted answer
+(Ctrl-C) is kept on the branch under both policies: it is what the user chose to stop.
+"""
+
+
+def user_message(text: str, images: list[dict[str, str]] | None = None, **extra: Any) -> Entry:
+    """A user message entry; `images` items are `{"data": <base64>, "media_type": "image/png"}`."""
+    parts = [fmt.text_part(text)] + [fmt.image_part(i["data"], i["media_type"]) for i in images or []]
+    return fmt.message("user", parts, **extra)
+
+
+def model_string(provider: str, model_id: str) -> str:
+    """The litellm model string for a recorded (provider, model_id)."""
+    return model_id if "/" in model_id or not provider else f"{provider}/{model_id}"
+
+
+class Conversation:
+    """A session tree plus the settings, tools, approver and event sink that drive it."""
+
+    def __init__(
+        self,
+        session: SessionManager,
+        settings: Settings,
+        *,
+        tools: ToolSetup | None = None,
+        on_event: events.EventSink = events.ignore,
+        failure_policy: FailurePolicy = "keep",
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.tools = tools
+        self.on_event = on_event
+        self.failure_policy: FailurePolicy = failure_policy
+        self._checked_model: str | None = None
+
+    # --- factories ----------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        cwd: str,
+        *,
+        home: Path | None = None,
+        in_memory: bool = False,
+        **options: Any,
+    ) -> Conversation:
+        """A new conversation in the sessions folder of `cwd` (its file appears with the first message)."""
+        folder = None if in_memory else catalog.sessions_dir_for(cwd, root=home or catalog.kit_home())
+        return cls(SessionManager.create(folder, cwd), settings, **options)
+
+    @classmethod
+    def open(cls, path: Path, settings: Settings, **options: Any) -> Conversation:
+        """Resume a session file (tolerantly: `session.warnings` says what was skipped)."""
+        return cls.resume(SessionManager.open(Path(path)), settings, **options)
+
+    @classmethod
+    def continue_recent(
+        cls, settings: Settings, cwd: str, *, home: Path | None = None, **options: Any
+    ) -> Conversation | None:
+        """The most recent session whose header cwd is `cwd`, or None when there is none."""
+        recent = catalog.most_recent(cwd, root=home or catalog.kit_home())
+        return None if recent is None else cls.open(recent.path, settings, **options)
+
+    @classmethod
+    def resume(cls, session: SessionManager, settings: Settings, **options: Any) -> Conversation:
+        """Wrap an existing session: what it recorded wins over configured defaults.
+
+        The model and thinking level of its last `model_change` and its system prompt are restored
+        unless they were given explicitly (a command-line flag, an API argument).
+        """
+        recorded = session.current_model()
+        if recorded:
+            provider, model_id, thinking_level = recorded
+            if "model" not in settings.explicit and model_id:
+                settings.model = model_string(provider, model_id)
+            if "thinking_level" not in settings.explicit and thinking_level:
+                settings.thinking_level = thinking_level
+        stored = _system_prompt_of(session)
+        if stored is not None and "system_prompt" not in settings.explicit:
+            settings.system_prompt = stored
+        return cls(session, settings, **options)
+
+    # --- facts --------------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.session.session_id
+
+    @property
+    def path(self) -> Path | None:
+        return self.session.path
+
+    @property
+    def system_prompt(self) -> str | None:
+        """The system prompt the next request sends: the latest `system` message on the path, or the
+        one the settings will record with the next turn."""
+        return self.settings.system_prompt or _system_prompt_of(self.session)
+
+    def messages(self) -> list[Entry]:
+        """The message entries on the current branch, root first (system messages included)."""
+        return [e for e in self.session.path_entries() if e.get("type") == "message"]
+
+    def last_user_message(self) -> Entry | None:
+        for entry in reversed(self.session.path_entries()):
+            if entry.get("type") == "message" and entry.get("role") == "user":
+                return entry
+        return None
+
+    def context_tokens(self) -> int:
+        """Estimated tokens the next request carries (the compaction engine's own estimate)."""
+        from kit_py.compaction.runner import context_tokens
+
+        return context_tokens(self.session, [])
+
+    # --- turns --------------------------------------------------------------------------------------
+
+    def check_model(self) -> None:
+        """Fail early, before any request, on an unknown model or a missing API key."""
+        if self._checked_model != self.settings.model:
+            llm.check_model(self.settings.model, self.settings.api_key, self.settings.api_base)
+            self._checked_model = self.settings.model
+
+    def run(self, prompt: str | Entry, *, settings: Settings | None = None) -> TurnResult:
+        """Send a prompt (text, or a prepared user message entry), run its tool steps, persist it.
+
+        Raises TurnFailed (what was kept is in `.result`) after applying the failure policy,
+        KeyboardInterrupt on Ctrl-C, or another KitError raised before anything was written.
+        `settings` overrides this conversation's settings for one turn (API per-call options).
+        """
+        settings = settings or self.settings
+        entry = user_message(prompt) if isinstance(prompt, str) else prompt
+        self.check_model()
+        opening = [*self._preamble(settings), entry]
+        with self.discarding() if self.failure_policy == "discard" else nullcontext():
+            return run_turn(self.session, settings, opening, emit=self.on_event, tool_setup=self.tools)
+
+    @contextmanager
+    def discarding(self) -> Iterator[None]:
+        """If the block fails, step the leaf back to where it was (the "discard" policy), so what it
+        wrote becomes a side branch. The API wraps multi-turn operations (`json` retries) in it.
+        An interrupt keeps what arrived on the branch: it is what the user chose to stop."""
+        before = self.session.leaf_id
+        written = len(self.session.entries)
+        try:
+            yield
+        except TurnFailed as failed:
+            if failed.exit_code != ExitCode.INTERRUPTED:
+                self._rewind(before, written)
+            raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            self._rewind(before, written)
+            raise
+
+    def _preamble(self, settings: Settings) -> list[Entry]:
+        """What must be recorded before the next user message: a new system prompt, a model change."""
+        out: list[Entry] = []
+        prompt = settings.system_prompt
+        if prompt and prompt != _system_prompt_of(self.session):
+            out.append(fmt.message("system", [fmt.text_part(prompt)]))
+        change = self._model_change(settings)
+        if change is not None:
+            out.append(change)
+        return out
+
+    def _model_change(self, settings: Settings) -> Entry | None:
+        """A `model_change` when the model or thinking level differ from what the session recorded."""
+        provider = llm.provider_of(settings.model)
+        model_id = settings.model.split("/", 1)[1] if "/" in settings.model else settings.model
+        recorded = self.session.current_model()
+        if recorded and tuple(recorded) == (provider, model_id, settings.thinking_level):
+            return None
+        return fmt.model_change(provider, model_id, settings.thinking_level)
+
+    def _rewind(self, leaf: str | None, written: int) -> None:
+        """Step the leaf back to `leaf` when the failed turn wrote anything (persisted as a leaf move)."""
+        if len(self.session.entries) == written:
+            return
+        if leaf is None:
+            self.session.tree.leaf_id = None
+            self.session.append(fmt.extension_data(fmt.LEAF_EXT_TYPE, "discarded"))
+        else:
+            self.session.move_leaf(leaf, "discarded")
+
+    def retry(self) -> TurnResult | None:
+        """Ask the last user message again from where it was asked; the old answer stays as a branch.
+
+        Returns None when there is nothing to retry.
+        """
+        again = self.prepare_retry()
+        return None if again is None else self.run(again)
+
+    def prepare_retry(self) -> Entry | None:
+        """Step back to where the last user message was asked and return a copy of it to send again
+        (faces that draw the turn themselves call `run` with it)."""
+        target = self.last_user_message()
+        if target is None:
+            return None
+        again = {k: v for k, v in target.items() if k not in ("id", "parent_id", "timestamp")}
+        again["parts"] = [dict(p) for p in target.get("parts") or []]
+        self._step_before(target)
+        return again
+
+    def undo(self) -> Entry | None:
+        """Step back before the last user message (kept as a branch); returns that message."""
+        target = self.last_user_message()
+        if target is None:
+            return None
+        parent = self.session.tree.parent_of(target["id"])
+        if parent is None:
+            self.reset()
+        else:
+            self.session.move_leaf(parent)
+        return target
+
+    def _step_before(self, entry: Entry) -> None:
+        """Put the leaf where `entry` was appended (in memory: the next append makes the branch)."""
+        parent = self.session.tree.parent_of(entry["id"])
+        if parent is None:
+            self.session.tree.leaf_id = None
+        else:
+            self.session.branch(parent)
+
+    # --- compaction -------------------------------------------------------------------------------
+
+    def compact(self, focus: str | None = None) -> CompactionOutcome | None:
+        """Summarize the older conversation now (`/compact`, `session.compact()`); None when there is
+        too little. Raises CompactionCancelled (Ctrl-C) or KitError with nothing written."""
+        self.check_model()
+        return compact_with_events(
+            self.session, self.settings, self.on_event, "manual", force=True, focus=focus
+        )
+
+    # --- settings -----------------------------------------------------------------------------------
+
+    def set_model(self, model: str) -> None:
+        """Switch the model; recorded in the session at once so a resume picks it up."""
+        self.settings.model = model
+        self.settings.explicit.add("model")
+        self._record_model()
+
+    def set_thinking_level(self, level: str) -> None:
+        self.settings.thinking_level = level
+        self.settings.explicit.add("thinking_level")
+        self._record_model()
+
+    def _record_model(self) -> None:
+        """A session without entries has no file yet and does not get one just for this: its first
+        turn records the model anyway."""
+        if not self.session.entries:
+            return
+        change = self._model_change(self.settings)
+        if change is not None:
+            self.session.append(change)
+
+    def set_system_prompt(self, text: str | None) -> None:
+        """Use `text` from the next turn on (recorded as a new `system` message then)."""
+        self.settings.system_prompt = text
+        self.settings.explicit.add("system_prompt")
+
+    # --- the tree -----------------------------------------------------------------------------------
+
+    def move_leaf(self, entry_id: str) -> None:
+        """Continue from `entry_id` (persisted as a `kit:leaf` marker)."""
+        self.session.move_leaf(entry_id)
+
+    def label(self, entry_id: str, text: str) -> None:
+        """Label an entry ("" clears the label)."""
+        self.session.set_label(entry_id, text)
+
+    def rename(self, name: str) -> None:
+        self.session.set_name(name)
+
+    def add_message(self, entry: Entry) -> Entry:
+        """Append a message as if it had been said (e.g. a shell command's output)."""
+        return self.session.append(entry)
+
+    def reset(self) -> None:
+        """Start over in the same session: the leaf moves to an empty branch (everything stays in the
+        log); the system prompt is recorded again with the next turn."""
+        self.settings.system_prompt = self.system_prompt
+        self.session.tree.leaf_id = None
+        self.session.append(fmt.extension_data(fmt.LEAF_EXT_TYPE, "clear"))
+
+    def new_session(self) -> None:
+        """Leave this session (it stays as it is) and start an empty one in the same place."""
+        old = self.session
+        self.settings.system_prompt = self.system_prompt
+        folder = None if old.in_memory else (old.path.parent if old.path is not None else None)
+        old.close()
+        self.session = SessionManager.create(folder, old.cwd)
+
+    def fork(self, entry_id: str | None = None, *, into: SessionManager | None = None) -> Conversation:
+        """A new session holding the path up to `entry_id` (default: the leaf), linked to this one.
+
+        The copy goes `into` an empty session (e.g. one from an API store), else into a new file
+        beside this one (in memory when this one is). Entry ids are kept.
+        """
+        target = entry_id or self.session.leaf_id
+        if target is None:
+            raise ValueError("nothing to fork: the conversation is empty")
+        if into is None:
+            folder = None if self.session.path is None else self.session.path.parent
+            into = SessionManager.create(
+                folder,
+                self.session.cwd,
+                parent_session=str(self.session.path) if self.session.path is not None else None,
+                parent_session_id=self.id or None,
+            )
+        path = self.session.path_entries(target)
+        while len(path) > 1 and fmt.is_leaf_marker(path[-1]):  # a trailing marker would move the leaf
+            path.pop()
+        into.append_many([{k: v for k, v in e.items() if k != "parent_id"} for e in path])
+        return Conversation(
+            into,
+            self.settings,
+            tools=self.tools,
+            on_event=self.on_event,
+            failure_policy=self.failure_policy,
+        )
+
+    def clone(self) -> Conversation:
+        """A copy of the whole current branch in a new session."""
+        return self.fork()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _system_prompt_of(session: SessionManager) -> str | None:
+    """The text of the latest `system` message on the session's path (context building sends it first)."""
+    messages = session.build_context().messages
+    if messages and messages[0].get("role") == "system":
+        return fmt.message_text(messages[0])
+    return None
