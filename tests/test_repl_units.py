@@ -19,8 +19,9 @@ from kit_py.engine.conversation import Conversation
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.app import Repl
-from kit_py.repl.commands import COMMANDS, REGISTRY, osc52, split
+from kit_py.repl.commands import COMMANDS, REGISTRY, osc52
 from kit_py.repl.completer import ReplCompleter, path_completions
+from kit_py.repl.registry import split
 from kit_py.session import SessionManager
 from kit_py.terminal.theme import get_theme, rich_theme
 from kit_py.terminal.turn_view import TurnView, render_history

@@ -3,10 +3,9 @@
 A face over the engine (`kit_py.engine.Conversation`), like the CLI and the REPL. See docs/api.md.
 """
 
-from kit_py.api.agent import Agent
 from kit_py.api.channels import channel_dir
 from kit_py.api.messages import Approval, Event, Message, RunResult, SessionSummary
-from kit_py.api.session import Session
+from kit_py.api.session import Agent, Session
 from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
 
 __all__ = [

@@ -22,7 +22,8 @@ from kit_py.engine.conversation import Conversation, user_message
 from kit_py.engine.turn import TurnFailed
 from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
-from kit_py.repl.commands import REGISTRY, split
+from kit_py.repl.commands import REGISTRY
+from kit_py.repl.registry import split
 from kit_py.session.format import TYPED_KEY
 from kit_py.terminal.theme import get_theme, prompt_style, rich_theme
 from kit_py.terminal.turn_view import TurnView, print_diff, render_history

@@ -8,23 +8,19 @@ which capability is missing instead of pretending.
 from __future__ import annotations
 
 import base64
-import difflib
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit_py.config import THINKING_LEVELS
 from kit_py.repl import stats
+from kit_py.repl.registry import Command, Completer, Handler, Registry
 from kit_py.session.format import message_text, typed_text
 from kit_py.terminal.theme import THEMES
 
 if TYPE_CHECKING:
-    from kit_py.repl.app import Repl
+    from kit_py.repl.face import ReplFace as Repl
 
-Handler = Callable[["Repl", str], None]
-Completer = Callable[["Repl", str], list[str]]
 
 MAX_MODEL_COMPLETIONS = 100
 MODEL_EXAMPLES = (
@@ -39,53 +35,6 @@ MODEL_EXAMPLES = (
     "ollama/llama3.1",
     "openrouter/deepseek/deepseek-chat",
 )
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    handler: Handler
-    aliases: tuple[str, ...] = ()
-    usage: str = ""
-    complete: Completer | None = None
-
-    @property
-    def signature(self) -> str:
-        return f"/{self.name} {self.usage}".rstrip()
-
-
-class Registry:
-    """Lookup by name or alias (without the slash) and closest-match suggestions."""
-
-    def __init__(self, commands: list[Command]) -> None:
-        self.commands = commands
-        self._index: dict[str, Command] = {}
-        for command in commands:
-            for key in (command.name, *command.aliases):
-                if key in self._index:
-                    raise ValueError(f"slash command /{key} registered twice")
-                self._index[key] = command
-
-    def find(self, name: str) -> Command | None:
-        return self._index.get(name.lower())
-
-    def suggest(self, name: str) -> str | None:
-        close = difflib.get_close_matches(name.lower(), list(self._index), n=1, cutoff=0.5)
-        if not close:
-            prefixed = [k for k in self._index if k.startswith(name.lower()[:2])] if len(name) >= 2 else []
-            close = prefixed[:1]
-        return f"/{self._index[close[0]].name}" if close else None
-
-
-def split(line: str) -> tuple[str, str]:
-    """'/model  gpt-4o ' -> ('model', 'gpt-4o')."""
-    body = line[1:]
-    name, _, args = body.partition(" ")
-    if "\n" in name:
-        name, _, rest = name.partition("\n")
-        args = rest + (" " + args if args else "")
-    return name.strip(), args.strip()
 
 
 # --- handlers ---------------------------------------------------------------------------------------

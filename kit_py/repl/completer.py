@@ -12,7 +12,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 if TYPE_CHECKING:
-    from kit_py.repl.app import Repl
+    from kit_py.repl.face import ReplFace as Repl
 
 MAX_PATH_COMPLETIONS = 200
 MENTION_AT_CURSOR = re.compile(r'(?<!\S)@("[^"]*|[^\s"]*)$')
