@@ -613,12 +613,12 @@ class Session:
             candidates.extend(JSONLStore(d) for d in channel_dirs())
             candidates.append(JSONLStore())
         for candidate in candidates:
-            data = candidate.load(session_id)
-            if data is not None:
+            manager = candidate.open_session(session_id)  # attached: later turns append to it
+            if manager is not None:
                 if agent is None:
-                    agent_options.setdefault("model", _recorded_model(_manager_from(data)))
+                    agent_options.setdefault("model", _recorded_model(manager))
                     agent = Agent(**agent_options)
-                return cls.from_dict(data, agent, store=candidate)
+                return cls(agent, manager, store=candidate)
         raise errors.SessionError(f"no saved session with id {session_id!r}")
 
     @classmethod

@@ -189,8 +189,11 @@ class CompactionPlan:
 
 
 def _is_context_item(entry: dict) -> bool:
-    """Entries that become LLM messages (DESIGN.md §4): messages and branch summaries."""
-    return entry.get("type") in ("message", "branch_summary")
+    """Entries that become LLM messages (DESIGN.md §4): messages and branch summaries. The system
+    prompt is not one of them here: it is sent first on every request, never summarized away."""
+    if entry.get("type") == "message":
+        return entry.get("role") != "system"
+    return entry.get("type") == "branch_summary"
 
 
 def is_turn_start(entry: dict) -> bool:
