@@ -337,16 +337,9 @@ class Conversation:
             raise ValueError("nothing to fork: the conversation is empty")
         if into is None:
             folder = None if self.session.path is None else self.session.path.parent
-            into = SessionManager.create(
-                folder,
-                self.session.cwd,
-                parent_session=str(self.session.path) if self.session.path is not None else None,
-                parent_session_id=self.id or None,
-            )
-        path = self.session.path_entries(target)
-        while len(path) > 1 and fmt.is_leaf_marker(path[-1]):  # a trailing marker would move the leaf
-            path.pop()
-        into.append_many([{k: v for k, v in e.items() if k != "parent_id"} for e in path])
+            into = self.session.fork(target, folder)
+        else:
+            self.session.copy_path_into(target, into)
         return Conversation(
             into,
             self.settings,

@@ -235,7 +235,19 @@ class SessionManager:
         return current_model(self._tree)
 
     def fork(self, entry_id: str, sessions_dir: Path | None) -> SessionManager:
-        """A new session holding the path root..entry_id (ids kept), linked to this one.
+        """A new session file (in memory when `sessions_dir` is None) holding the path root..entry_id
+        (ids kept), linked to this one by `parent_session` / `parent_session_id`."""
+        child = SessionManager.create(
+            sessions_dir,
+            self.cwd,
+            parent_session=str(self.path) if self.path is not None else None,
+            parent_session_id=self.session_id or None,
+        )
+        self.copy_path_into(entry_id, child)
+        return child
+
+    def copy_path_into(self, entry_id: str, target: SessionManager) -> None:
+        """Append the path root..entry_id (ids and timestamps kept) to the empty session `target`.
 
         Forking at a `kit:leaf` marker forks at the node it points to (a trailing marker would
         otherwise move the new file's leaf on reopen).
@@ -243,12 +255,6 @@ class SessionManager:
         path = self._tree.path(entry_id)
         while len(path) > 1 and fmt.is_leaf_marker(path[-1]):
             path.pop()
-        child = SessionManager.create(
-            sessions_dir,
-            self.cwd,
-            parent_session=str(self.path) if self.path is not None else None,
-            parent_session_id=self.session_id or None,
-        )
         copied: list[Entry] = []
         parent: str | None = None
         for entry in path:
@@ -259,7 +265,6 @@ class SessionManager:
                 copy["parent_id"] = parent
             copied.append(copy)
             parent = copy["id"]
-        child._write(copied, [fmt.dumps(copy) + b"\n" for copy in copied])
+        target._write(copied, [fmt.dumps(copy) + b"\n" for copy in copied])
         for copy in copied:
-            child._tree.add(copy)
-        return child
+            target._tree.add(copy)
