@@ -1,0 +1,1 @@
+"""How conversations look in a terminal, shared by print mode and the REPL (turn_view.py)."""
