@@ -64,9 +64,9 @@ def time_to_prompt(env: dict[str, str], cwd: str) -> tuple[float, float]:
 def render_cpu(tokens: int) -> float:
     from rich.console import Console
 
-    from kit_py.engine.turn import TurnEvent
-    from kit_py.terminal.turn_view import TurnView
+    from kit_py.engine.events import TextDelta
     from kit_py.terminal.theme import get_theme, rich_theme
+    from kit_py.terminal.turn_view import TurnView
     from tests.provider import markdown_text
 
     text = markdown_text(tokens)
@@ -75,7 +75,7 @@ def render_cpu(tokens: int) -> float:
     deltas = [text[i : i + 12] for i in range(0, len(text), 12)]  # ~3 tokens per delta, like a real stream
     start = time.process_time()
     for delta in deltas:
-        view(TurnEvent("text_delta", delta))
+        view(TextDelta(delta))
     view.finish()
     return time.process_time() - start
 
