@@ -1,4 +1,4 @@
-"""Context building (DESIGN.md §4) and the SessionManager's tree operations."""
+"""Context building (docs/session-format.md, context) and the SessionManager's tree operations."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ function here and every caller sees it.
 
 from kit_py.llm.client import (
     RETRYABLE,
+    chat_models,
     check_model,
     complete_text,
     load_litellm,
@@ -33,6 +34,7 @@ __all__ = [
     "StreamEvent",
     "ToolCall",
     "Usage",
+    "chat_models",
     "check_model",
     "complete_text",
     "load_litellm",

@@ -119,6 +119,17 @@ def check_model(model: str, api_key: str | None, api_base: str | None) -> None:
         )
 
 
+def chat_models() -> list[str]:
+    """Every chat model litellm knows, as sorted `provider/model` strings (for completion)."""
+    lib = load_litellm()
+    names = set()
+    for provider, models in lib.models_by_provider.items():
+        for model in models:
+            if lib.model_cost.get(model, {}).get("mode", "chat") == "chat":
+                names.add(model if model.startswith(f"{provider}/") else f"{provider}/{model}")
+    return sorted(names)
+
+
 def model_limits(model: str) -> tuple[int | None, int | None]:
     """(context window, max output tokens) from litellm's bundled model info, or None when unknown."""
     litellm = load_litellm()

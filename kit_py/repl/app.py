@@ -158,13 +158,7 @@ class Repl:
                 return []
             from kit_py import llm
 
-            lib = llm.load_litellm()
-            names = set()
-            for provider, models in lib.models_by_provider.items():
-                for model in models:
-                    if lib.model_cost.get(model, {}).get("mode", "chat") == "chat":
-                        names.add(model if model.startswith(f"{provider}/") else f"{provider}/{model}")
-            self._known_models = sorted(names)
+            self._known_models = llm.chat_models()
         return self._known_models
 
     def _wait_for_llm(self) -> None:

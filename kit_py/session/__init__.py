@@ -1,6 +1,6 @@
 """The session tree store: append-only JSONL files, their in-memory tree and the LLM context built from it.
 
-Knows nothing of LLMs or terminals. Entries are plain dicts in their wire form (DESIGN.md §3).
+Knows nothing of LLMs or terminals. Entries are plain dicts in their wire form (docs/session-format.md, wire format).
 """
 
 from kit_py.session.catalog import (
