@@ -1,19 +1,17 @@
 """`kit` command line: flags, stdin handling, and the choice between print mode and the REPL.
 
 `kit [PROMPT]` is the default command; a first word naming a subcommand (see SUBCOMMANDS) runs it
-instead. Everything heavy is imported lazily so `--version` and `--help` stay instant.
+instead. Everything heavy is imported lazily so `--version` and `--help` stay instant. The typer apps
+are run by `kit_py.cli.main.run`, which maps every failure to one stderr line and an exit code.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
-from typer.exceptions import TyperException
 
 from kit_py import __version__
-from kit_py.errors import ExitCode, KitError
 
 SUBCOMMANDS = ("sessions", "completion")
 EPILOG = (
@@ -172,78 +170,3 @@ def completion(
     from kit_py.cli.completion import completion_command
 
     raise typer.Exit(completion_command(shell, install))
-
-
-def _report(error: KitError, debug: bool) -> int:
-    if debug:
-        import traceback
-
-        traceback.print_exc()
-    print(f"kit: error: {error.message}", file=sys.stderr)
-    return int(error.exit_code)
-
-
-def _wants_json(args: list[str]) -> bool:
-    """Whether the chat command was asked for --json (words after `--` are prompt, not flags)."""
-    flags = args[: args.index("--")] if "--" in args else args
-    return "--json" in flags
-
-
-def _json_failure(message: str, code: int) -> None:
-    """With --json a failure is still one JSON object on stdout, so scripts can always parse it."""
-    import json
-
-    print(json.dumps({"error": message, "exit_code": code}, indent=2, ensure_ascii=False))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: every failure is one line on stderr and a distinct exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    subcommand = {"sessions": sessions_app, "completion": completion_app}.get(args[0]) if args else None
-    prog_name = f"kit {args[0]}" if subcommand else "kit"
-    failure: str | None = None
-    try:
-        code = (subcommand or app)(
-            args=args[1:] if subcommand else args,
-            prog_name=prog_name,
-            standalone_mode=False,
-        )
-    except KitError as error:
-        code, failure = _report(error, debug), error.message
-    except KeyboardInterrupt:
-        print("kit: interrupted", file=sys.stderr)
-        code, failure = int(ExitCode.INTERRUPTED), "interrupted"
-    except typer.Exit as error:
-        code = error.exit_code
-    except typer.Abort:
-        code, failure = int(ExitCode.INTERRUPTED), "interrupted"
-    except TyperException as error:  # bad flags and values: click's message, on one line
-        failure = " ".join(error.format_message().split())
-        print(f"kit: error: {failure} (see {prog_name} --help)", file=sys.stderr)
-        code = int(ExitCode.USAGE)
-    except Exception as error:
-        if debug:
-            raise
-        failure = f"internal error: {type(error).__name__}: {error}"
-        print(f"kit: {failure} (run with --debug for details)", file=sys.stderr)
-        code = int(ExitCode.ERROR)
-    if failure is not None and subcommand is None and _wants_json(args):
-        _json_failure(failure, int(code))
-    hard_exit(int(code or 0))
-
-
-def hard_exit(code: int) -> None:
-    """Skip the ~1 s interpreter teardown litellm causes, after flushing everything we own."""
-    import os
-
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        code = code or 1
-    sys.stderr.flush()
-    os._exit(code)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
