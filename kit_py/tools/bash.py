@@ -8,8 +8,10 @@ import select
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
@@ -102,40 +104,59 @@ def _drain(fd: int, sink: _Sink) -> None:
         sink.write(chunk)
 
 
-def _stop(proc: subprocess.Popen[bytes], fd: int, sink: _Sink, why: str) -> str:
+def _stop(proc: subprocess.Popen[bytes], sink: _Sink, why: str) -> str:
     _kill_group(proc)
-    _drain(fd, sink)
+    assert proc.stdout is not None
+    _drain(proc.stdout.fileno(), sink)
     return why
 
 
 def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolContext) -> str | None:
-    """Copy output until the command ends; returns "timed_out", "aborted" or "interrupted" (Ctrl-C)
-    if it was stopped."""
+    """Copy output until the command ends; returns "timed_out" or "aborted" if it was stopped."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
     exited_at: float | None = None
+    while True:
+        now = time.monotonic()
+        if exited_at is None and proc.poll() is None:
+            if now >= deadline:
+                return _stop(proc, sink, "timed_out")
+            if ctx.cancel is not None and ctx.cancel.is_set():
+                return _stop(proc, sink, "aborted")
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            sink.write(chunk)
+        if proc.poll() is not None:
+            if exited_at is None:
+                exited_at = now
+            if (now - exited_at > EXIT_GRACE_S and not ready) or now - exited_at > 10 * EXIT_GRACE_S:
+                return None
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C that comes while bash is being started and deliver it right after.
+
+    Raised inside subprocess.Popen, the KeyboardInterrupt would lose the new process: its group would
+    keep running and the temp file would stay behind. Only the main thread gets KeyboardInterrupt, and
+    a handler set outside Python (getsignal() is None) cannot be put back, so those start unguarded.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
-        while True:
-            now = time.monotonic()
-            if exited_at is None and proc.poll() is None:
-                if now >= deadline:
-                    return _stop(proc, fd, sink, "timed_out")
-                if ctx.cancel is not None and ctx.cancel.is_set():
-                    return _stop(proc, fd, sink, "aborted")
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    return None
-                sink.write(chunk)
-            if proc.poll() is not None:
-                if exited_at is None:
-                    exited_at = now
-                if (now - exited_at > EXIT_GRACE_S and not ready) or now - exited_at > 10 * EXIT_GRACE_S:
-                    return None
-    except KeyboardInterrupt:
-        return _stop(proc, fd, sink, "interrupted")
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:  # now the previous handler decides, as if the key had been pressed just now
+            signal.raise_signal(signal.SIGINT)
 
 
 def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -147,30 +168,40 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise ToolError(f"working directory does not exist: {ctx.cwd}")
     env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
     sink = _Sink(keep=ctx.max_bytes * 2)
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        proc = subprocess.Popen(
-            ["bash", "-c", command],
-            cwd=ctx.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        )
-    except OSError as exc:
-        sink.discard()
-        raise ToolError(f"cannot start bash: {exc}") from exc
-    assert proc.stdout is not None
-    try:
-        stopped = _pump(proc, sink, timeout, ctx)
+        try:
+            with _ctrl_c_held():
+                proc = subprocess.Popen(
+                    ["bash", "-c", command],
+                    cwd=ctx.cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=env,
+                )
+            stopped = _pump(proc, sink, timeout, ctx)
+        except KeyboardInterrupt:  # Ctrl-C: stop the command, keep its output so far
+            if proc is None:
+                raise
+            stopped = _stop(proc, sink, "interrupted")
+        except OSError as exc:
+            if proc is not None:
+                raise
+            raise ToolError(f"cannot start bash: {exc}") from exc
+        assert proc.stdout is not None
         proc.stdout.close()
         result = _result(sink.close(), sink, proc.wait(), stopped, timeout, ctx)
     except BaseException:  # e.g. a second Ctrl-C while stopping: leave no process and no temp file
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.stdout.close()
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            assert proc.stdout is not None
+            proc.stdout.close()
         sink.discard()
-        proc.wait()
+        if proc is not None:
+            proc.wait()
         raise
     if stopped == "interrupted":
         raise ToolInterrupted(result)
