@@ -1,2 +1,2 @@
-"""Non-destructive compaction (docs/session-format.md, compaction): pure planning (plan.py), the summary prompts
+"""Non-destructive compaction (session-format.md): pure planning (plan.py), the summary prompts
 (prompts.py) and running it against the model (runner.py)."""

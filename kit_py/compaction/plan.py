@@ -1,8 +1,8 @@
 """Compaction planning: token estimates, budgets, cut points and file tracking.
 
-Everything here is pure: it works on session entries in their wire form (plain dicts, docs/session-format.md, wire format)
+Everything here is pure: it works on session entries in their wire form (plain dicts, session-format.md)
 and returns plain data. prompts.py turns a plan into summary requests; runner.py sends them through
-kit_py.llm and appends the resulting `compaction` entry; nothing is deleted (docs/session-format.md, compaction).
+kit_py.llm and appends the resulting `compaction` entry; nothing is deleted (session-format.md).
 
 Flow (runner.compact_session)::
 
@@ -138,7 +138,8 @@ class Budget:
 
 
 def compute_budget(context_window: int | None, max_output: int | None) -> Budget:
-    """Budget per docs/session-format.md, compaction: reserve = min(16384, max output), keep_recent = max(2000, (window-reserve)/4).
+    """Budget (docs/session-format.md): reserve = min(16384, max output),
+    keep_recent = max(2000, (window - reserve) / 4).
 
     Unknown window: FALLBACK_CONTEXT_WINDOW is assumed and keep_recent is 20000. On tiny windows the
     reserve is capped at half the window so the threshold stays positive (otherwise every turn would
@@ -189,7 +190,7 @@ class CompactionPlan:
 
 
 def _is_context_item(entry: dict) -> bool:
-    """Entries that become LLM messages (docs/session-format.md, context): messages and branch summaries. The system
+    """Entries that become LLM messages (session-format.md): messages and branch summaries. The system
     prompt is not one of them here: it is sent first on every request, never summarized away."""
     if entry.get("type") == "message":
         return entry.get("role") != "system"

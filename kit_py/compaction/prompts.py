@@ -1,6 +1,6 @@
 """Summary prompts: the transcript the summarizer reads, the requests sent, and the summary text kept.
 
-Pure like plan.py, whose `CompactionPlan` it turns into chat requests (docs/session-format.md, compaction): a sectioned
+Pure like plan.py, whose `CompactionPlan` it turns into chat requests (session-format.md): a sectioned
 summary (Goal, Constraints & Preferences, Progress, Key Decisions, Next Steps, Critical Context),
 updated incrementally from the previous one, plus a turn-prefix summary when the cut splits a turn.
 Tool results go into the transcript truncated to TOOL_OUTPUT_LIMIT characters.

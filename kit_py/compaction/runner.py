@@ -3,7 +3,7 @@
 Faces call `compact_session` for `/compact [focus]`; the turn loop (kit_py.engine) calls it before a turn
 whose context would pass the threshold (`settings.auto_compact`) and after a provider context-overflow
 error. Nothing is deleted: the entry is appended as a child of the current leaf and context building
-(docs/session-format.md, context) replaces the old messages with its summary. Until the summary arrives nothing is
+(session-format.md) replaces the old messages with its summary. Until the summary arrives nothing is
 written, so a failure or Ctrl-C leaves the session exactly as it was.
 
 The context window comes from litellm's model info; the `context_window` setting (config key in
@@ -65,7 +65,7 @@ class CompactionCancelled(KeyboardInterrupt):
 
 
 def budget_for(settings: Settings) -> planner.Budget:
-    """The model's budget (docs/session-format.md, compaction); `settings.context_window` beats litellm's model info."""
+    """The model's budget (session-format.md); `settings.context_window` beats litellm's model info."""
     window, max_output = llm.model_limits(settings.model)
     if settings.context_window:
         window = settings.context_window
@@ -193,7 +193,7 @@ def _planning_path(session: SessionManager, path: list[dict[str, Any]]) -> list[
 def _cut_on_path(plan: planner.CompactionPlan, on_path: set[str]) -> planner.CompactionPlan | None:
     """Keep the cut on the leaf's own path.
 
-    Our entry has a parent, so its kept segment is looked up on its path (docs/session-format.md, context). A cut inside
+    Our entry has a parent, so its kept segment is looked up on its path (session-format.md). A cut inside
     the kept segment of a Go kit root compaction (which lies off that path) moves to the first turn
     after it: the rest of that segment is summarized too.
     """

@@ -8,7 +8,7 @@ from typing import Any
 def to_llm_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Convert kit messages (role + parts) to OpenAI chat messages; litellm translates them per provider.
 
-    The system prompt is a `system` message of the session (docs/session-format.md, wire format), converted like any other.
+    The system prompt is a `system` message of the session (session-format.md), converted like any other.
     """
     out: list[dict[str, Any]] = []
     for message in messages:

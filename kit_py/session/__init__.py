@@ -1,6 +1,6 @@
 """The session tree store: append-only JSONL files, their in-memory tree and the LLM context built from it.
 
-Knows nothing of LLMs or terminals. Entries are plain dicts in their wire form (docs/session-format.md, wire format).
+Knows nothing of LLMs or terminals. Entries are plain dicts in their wire form (session-format.md).
 """
 
 from kit_py.session.catalog import (

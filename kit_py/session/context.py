@@ -1,4 +1,4 @@
-"""The LLM context for a leaf (docs/session-format.md, context): summary, kept segment, then the path after it.
+"""The LLM context for a leaf (docs/session-format.md): summary, kept segment, then the path after it.
 
 Pure: reads a `Tree`, does no I/O. Messages are the entry dicts themselves (no copies, treat
 them as read-only); synthesized messages (compaction summary, branch context) have no id.
@@ -45,7 +45,7 @@ def pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> l
     `path_before` is the part of the leaf's path above `comp`. kit_py compactions have a parent, so
     that is simply the answer. Go kit writes them as roots (empty `path_before`): then it is the
     chain ending at the last entry before the compaction in file order that descends from
-    `first_kept_entry_id` (docs/session-format.md, context), or [] when that entry is missing. Context building and
+    `first_kept_entry_id` (docs/session-format.md), or [] when that entry is missing. Context building and
     compaction planning (the kept segment of a root compaction) both use it.
     """
     if path_before:
@@ -100,7 +100,7 @@ def _is_system_message(entry: Entry) -> bool:
 
 
 def system_first(messages: list[Entry]) -> list[Entry]:
-    """The latest system message first and no other (docs/session-format.md, wire format): a later one replaces the earlier."""
+    """The latest system message first and no other (docs/session-format.md): a later one replaces the earlier."""
     systems = [m for m in messages if m.get("role") == "system"]
     if not systems:
         return messages
