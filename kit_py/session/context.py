@@ -100,7 +100,8 @@ def _is_system_message(entry: Entry) -> bool:
 
 
 def system_first(messages: list[Entry]) -> list[Entry]:
-    """The latest system message first and no other (docs/session-format.md): a later one replaces the earlier."""
+    """The latest system message first and no other (docs/session-format.md): a later one replaces
+    the earlier."""
     systems = [m for m in messages if m.get("role") == "system"]
     if not systems:
         return messages
