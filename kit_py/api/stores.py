@@ -115,12 +115,42 @@ class SnapshotLog:
         return None
 
 
+class _EntryStore(SessionStore):
+    """A built-in store that keeps entries (not files): it appends what a session adds and rebuilds
+    sessions from its entries; subclasses say how to `_append`, `_read` and `_sync`."""
+
+    @abstractmethod
+    def _append(self, session_id: str, header: Entry, entries: list[Entry], lines: list[bytes]) -> None:
+        """Store `entries` (encoded one each in `lines`) after the session's others."""
+
+    @abstractmethod
+    def _read(self, session_id: str) -> tuple[Entry, list[Entry], SessionData, str | None] | None:
+        """(header, entries in order, extra top-level keys, leaf) or None when unknown."""
+
+    def _sync(self) -> None:
+        """Make appended entries durable (called once per completed turn)."""
+
+    def load(self, session_id: str) -> SessionData | None:
+        read = self._read(session_id)
+        return None if read is None else _data(*read)
+
+    def open_session(self, session_id: str) -> SessionManager | None:
+        read = self._read(session_id)
+        if read is None:
+            return None
+        header, entries, _extra_keys, _leaf = read
+        return SessionManager.from_entries(header, entries, _StoreLog(self, session_id))
+
+    def new_session(self, header: Entry) -> SessionManager:
+        return SessionManager(header, Tree(), _StoreLog(self, _header_id(header)))
+
+
 class _StoreLog:
     """The `EntryLog` of a built-in store that is not a file: appends go to `store._append`."""
 
     path: Path | None = None
 
-    def __init__(self, store: MemoryStore | SQLiteStore, session_id: str) -> None:
+    def __init__(self, store: _EntryStore, session_id: str) -> None:
         self._store = store
         self._session_id = session_id
 
@@ -146,7 +176,7 @@ class _Record:
     extra: bytes | None = None
 
 
-class MemoryStore(SessionStore):
+class MemoryStore(_EntryStore):
     """Process-local: a list of (encoded) entries per session; the default for `agent.session()`."""
 
     def __init__(self) -> None:
@@ -194,20 +224,6 @@ class MemoryStore(SessionStore):
         entries = orjson.loads(b"[" + b",".join(lines) + b"]")
         return orjson.loads(header), entries, (orjson.loads(extra) if extra is not None else {}), leaf
 
-    def load(self, session_id: str) -> SessionData | None:
-        read = self._read(session_id)
-        return None if read is None else _data(*read)
-
-    def open_session(self, session_id: str) -> SessionManager | None:
-        read = self._read(session_id)
-        if read is None:
-            return None
-        header, entries, _extra_keys, _leaf = read
-        return SessionManager.from_entries(header, entries, _StoreLog(self, session_id))
-
-    def new_session(self, header: Entry) -> SessionManager:
-        return SessionManager(header, Tree(), _StoreLog(self, _header_id(header)))
-
     def delete(self, session_id: str) -> bool:
         with self._lock:
             return self._sessions.pop(session_id, None) is not None
@@ -232,7 +248,7 @@ _SCHEMA = (
 )
 
 
-class SQLiteStore(SessionStore):
+class SQLiteStore(_EntryStore):
     """One SQLite file in WAL mode: safe for many threads (a connection each) and many processes.
 
     Each appended entry is one row of `entries`; `sessions` holds each header. A file written by
@@ -347,20 +363,6 @@ class SQLiteStore(SessionStore):
         entries = orjson.loads(b"[" + b",".join(bytes(b[0]) for b in blobs) + b"]")
         extra = orjson.loads(row[1]) if row[1] is not None else {}
         return orjson.loads(row[0]), entries, extra, _leaf_after(entries)
-
-    def load(self, session_id: str) -> SessionData | None:
-        read = self._read(session_id)
-        return None if read is None else _data(*read)
-
-    def open_session(self, session_id: str) -> SessionManager | None:
-        read = self._read(session_id)
-        if read is None:
-            return None
-        header, entries, _extra_keys, _leaf = read
-        return SessionManager.from_entries(header, entries, _StoreLog(self, session_id))
-
-    def new_session(self, header: Entry) -> SessionManager:
-        return SessionManager(header, Tree(), _StoreLog(self, _header_id(header)))
 
     def delete(self, session_id: str) -> bool:
         with self._write() as conn:
