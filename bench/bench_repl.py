@@ -1,4 +1,4 @@
-"""REPL budgets (docs/session-format.md, budgets): prompt visible after launch, and streamed-markdown render cost.
+"""REPL budgets (docs/session-format.md): prompt visible after launch, and streamed-markdown render cost.
 
 1. Launch `kit` in a pseudo-terminal and time until the prompt is drawn (median of 5; budget 350 ms).
 2. CPU seconds to render 5k- and 20k-token answers fed in small deltas through the REPL's renderer;

@@ -1,4 +1,4 @@
-"""Session store budgets (docs/session-format.md, budgets): run `python bench/bench_session.py`.
+"""Session store budgets (docs/session-format.md): run `python bench/bench_session.py`.
 
 Prints one JSON line per metric: {"name", "value", "unit", "budget"}. Open+context is measured
 in a fresh interpreter each time so its peak RSS (ru_maxrss) belongs to that work alone.

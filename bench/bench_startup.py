@@ -1,4 +1,4 @@
-"""Startup budgets (docs/session-format.md, budgets): --version, --help, and one-shot overhead beyond litellm + HTTP."""
+"""Startup budgets (docs/session-format.md): --version, --help, one-shot overhead beyond litellm + HTTP."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def test_valid_values_are_converted_and_project_file_wins(files):
 def test_unknown_key_warns_with_a_suggestion_and_is_not_an_error(files, capsys):
     files[1].write_text("auto_compaction: true\nzzz_unrelated: 1\n")
     settings = resolve_settings({})
-    assert settings.auto_compact is False
+    assert settings.auto_compact is True  # the misspelt key set nothing: the default (on) stays
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
         "kit: warning: unknown setting 'auto_compaction' in ./.kit.yml (did you mean auto_compact?)",

@@ -1,4 +1,4 @@
-"""One rule for the system prompt in every face (docs/session-format.md: wire format, context): it is stored in the session as a
+"""One rule for the system prompt in every face (docs/session-format.md): it is stored in the session as a
 `system` message, the latest one on the path is sent first on every request, exactly once, and
 compaction never summarizes it away."""
 

@@ -49,7 +49,7 @@ _MODIFY_TOOLS = frozenset({"write", "edit"})
 
 
 def _nbytes(text: Any) -> int:
-    return len(text.encode("utf-8")) if isinstance(text, str) else 0
+    return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
 
 
 def estimate_tokens(message: dict) -> int:
