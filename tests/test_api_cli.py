@@ -1,4 +1,4 @@
-"""API <-> CLI on the same JSONL session files: the real `kit` resumes Python sessions and the reverse."""
+"""API <-> CLI on the same JSONL session files: `kit` resumes Python sessions and the reverse."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 from kit_py import Agent, Session
 from kit_py.api.session import channel_dir
-from kit_py.session import SessionManager
 from kit_py.api.stores import JSONLStore
+from kit_py.session import SessionManager
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 from tests.conftest import session_files
 

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from kit_py import Agent, Message, Session
+from kit_py.api.stores import MemoryStore
 from kit_py.errors import (
     AgentError,
     AuthError,
@@ -21,7 +22,6 @@ from kit_py.errors import (
     RateLimitError,
     StructuredOutputError,
 )
-from kit_py.api.stores import MemoryStore
 from tests.api_support import api_fixture, run_source  # noqa: F401  (fixture `api`)
 
 ISSUE_SNIPPET = (Path(__file__).parent / "api_issue7_snippet.txt").read_text()

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from kit_py import Agent, tool
 from kit_py.errors import AgentError, ToolError
-from kit_py.tools.decorator import parse_docstring
 from kit_py.tools.base import ToolContext
+from kit_py.tools.decorator import parse_docstring
 from kit_py.tools.registry import run_tool
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 

@@ -1,4 +1,4 @@
-"""The real `kit`: config mistakes and bad flags are one line on stderr; --json failures are JSON too."""
+"""`kit`: config mistakes and bad flags are one line on stderr; --json failures are JSON too."""
 
 from __future__ import annotations
 

@@ -145,12 +145,12 @@ def test_stalled_stream_times_out_and_keeps_the_partial_answer(run_kit, kit_env)
     with StallingProvider(stall_at=3) as slow:
         slow.reply("The first half of an answer", chunk_size=6)
         result = run_kit(
-            "-m", MODEL, "--api-base", slow.base_url, "--timeout", "3", "hi", provider_flags=False
+            "-m", MODEL, "--api-base", slow.base_url, "--timeout", "2", "hi", provider_flags=False
         )
     assert result.returncode == 9, result.stderr
     assert result.stdout.startswith("The first ha")
     assert (
-        "the provider stopped sending for 3 s mid-answer (partial answer kept in the session)"
+        "the provider stopped sending for 2 s mid-answer (partial answer kept in the session)"
         in result.stderr
     )
     assert "with 500" not in result.stderr
@@ -158,9 +158,9 @@ def test_stalled_stream_times_out_and_keeps_the_partial_answer(run_kit, kit_env)
     assert entries[-1]["parts"][0]["data"]["text"] == "The first ha"
 
 
-def test_undecodable_prompt_bytes_are_sent_once_as_replacement_characters(run_kit, provider, kit_env):
+def test_undecodable_prompt_bytes_are_sent_once_as_replacement_characters(run_kit_process, provider, kit_env):
     provider.reply("bien")
-    result = run_kit("caf\udce9")  # argv bytes b"caf\xe9" (latin-1), not valid UTF-8
+    result = run_kit_process("caf\udce9")  # argv bytes b"caf\xe9" (latin-1), not valid UTF-8
     assert provider.last_messages() == [{"role": "user", "content": "caf\ufffd"}]
     assert len(provider.chat_requests) == 1, result.stderr
     assert (result.returncode, result.stdout, result.stderr) == (0, "bien\n", "")

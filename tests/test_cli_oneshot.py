@@ -1,4 +1,5 @@
-"""Print mode through the real `kit` executable against the scripted provider."""
+"""Print mode against the scripted provider: in-process (`run_kit`) for what the CLI decides, the real
+`kit` executable for what only a process shows (console script, signals, pipes, flushing, --json bytes)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,10 +42,10 @@ def test_answer_streams_to_stdout_as_plain_text_and_is_saved(run_kit, provider, 
     assert lines[3]["parts"][0]["data"]["text"] == "JSONL is one JSON value per line."
 
 
-def test_print_flag_and_python_m_and_words_without_quotes(run_kit, provider, kit_env, workdir):
+def test_print_flag_and_python_m_and_words_without_quotes(run_kit_process, provider, kit_env, workdir):
     provider.reply("one")
     provider.reply("two")
-    assert run_kit("-p", "say", "one").stdout == "one\n"
+    assert run_kit_process("-p", "say", "one").stdout == "one\n"  # the installed console script
     assert provider.last_messages()[-1]["content"] == "say one"
     module = subprocess.run(
         [os.sys.executable, "-m", "kit_py", "-m", MODEL, "--api-base", provider.base_url, "hi"],
@@ -58,7 +60,7 @@ def test_print_flag_and_python_m_and_words_without_quotes(run_kit, provider, kit
 
 
 def test_plain_output_is_flushed_as_it_arrives(kit_env, provider, workdir):
-    provider.reply("first-part " + "x" * 40 + " last-part", chunk_size=10, delay=0.4)
+    provider.reply("first-part " + "x" * 40 + " last-part", chunk_size=10, delay=0.2)
     proc = spawn_kit(kit_env, provider, workdir, "go")
     first = proc.stdout.read(10)
     assert first == b"first-part"
@@ -68,9 +70,9 @@ def test_plain_output_is_flushed_as_it_arrives(kit_env, provider, workdir):
     assert rest.endswith(b"last-part\n")
 
 
-def test_piped_stdin_is_a_delimited_block_after_the_prompt(run_kit, provider):
+def test_piped_stdin_is_a_delimited_block_after_the_prompt(run_kit_process, provider):
     provider.reply("looks fine")
-    result = run_kit("review this", input="diff --git a/x b/x\n+new line\n")
+    result = run_kit_process("review this", input="diff --git a/x b/x\n+new line\n")
     assert result.returncode == 0, result.stderr
     assert provider.last_messages()[-1]["content"] == (
         "review this\n\n<stdin>\ndiff --git a/x b/x\n+new line\n</stdin>"
@@ -96,9 +98,9 @@ def test_empty_prompt_is_a_usage_error(run_kit, provider):
     assert provider.chat_requests == []
 
 
-def test_json_reports_text_usage_and_stored_messages(run_kit, provider, kit_env):
+def test_json_reports_text_usage_and_stored_messages(run_kit_process, provider, kit_env):
     provider.reply("hello there", usage={"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15})
-    result = run_kit("--json", "hi")
+    result = run_kit_process("--json", "hi")  # bytes on stdout.buffer, then os._exit: nothing lost
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["text"] == "hello there"
@@ -142,10 +144,10 @@ def test_env_vars_mirror_model_and_api_base(run_kit, provider):
     assert provider.chat_requests[-1]["body"]["model"] == "scripted"
 
 
-def test_version_and_help(run_kit):
-    version = run_kit("--version", provider_flags=False)
+def test_version_and_help(run_kit_process):
+    version = run_kit_process("--version", provider_flags=False)  # the fast path, before typer
     assert version.returncode == 0 and version.stdout.startswith("kit ")
-    help_ = run_kit("--help", provider_flags=False)
+    help_ = run_kit_process("--help", provider_flags=False)
     assert help_.returncode == 0
     for flag in ("--model", "--api-base", "--json", "--continue", "--no-session", "--thinking-level"):
         assert flag in help_.stdout
@@ -203,3 +205,24 @@ def test_a_reader_that_leaves_early_does_not_cost_the_answer(kit_env, provider, 
     assert err == b""
     saved = [json.loads(line) for line in session_files(kit_env)[0].read_text().splitlines()][-1]
     assert saved["stop_reason"] == "stop" and saved["parts"][0]["data"]["text"] == answer
+
+
+
+
+def process_state() -> tuple[object, ...]:
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    return os.getcwd(), handlers, sys.stdin, sys.stdout, sys.stderr
+
+
+def test_a_run_leaves_the_test_process_as_it_was(run_kit, provider, workdir):
+    """In-process runs (the default `run_kit`) must not leak state into the next run or test.
+
+    Only what litellm sets in the environment for itself stays, as it would in a process that lives on.
+    """
+    provider.reply("fine")
+    before, env_before = process_state(), dict(os.environ)
+    result = run_kit("hi", env={"KIT_EXTRA_FOR_THIS_RUN": "1"}, cwd=workdir)
+    assert (result.returncode, result.stdout) == (0, "fine\n"), result.stderr
+    assert process_state() == before
+    assert {key: value for key, value in os.environ.items() if key in env_before} == env_before
+    assert "KIT_EXTRA_FOR_THIS_RUN" not in os.environ

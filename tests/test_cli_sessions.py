@@ -1,4 +1,4 @@
-"""Sessions through the real CLI: persistence, --continue, --session, --no-session, model restore."""
+"""Sessions through the CLI: persistence, --continue, --session, --no-session, model restore."""
 
 from __future__ import annotations
 

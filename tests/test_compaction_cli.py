@@ -1,7 +1,8 @@
-"""Compaction end to end through the real `kit` executable: what `kit -c` sends after compactions,
+"""Compaction end to end through the `kit` CLI: what `kit -c` sends after compactions,
 auto-compaction from the config file, overflow recovery, Ctrl-C, and a Go kit file's root compaction.
 
-Sessions are set up in-process with SessionManager (fast); the turn under test runs the real CLI.
+Sessions are set up with SessionManager; the turn under test runs the CLI (in-process via `run_kit`,
+the real executable for Ctrl-C).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_continue_after_two_compactions_sends_system_summary_kept_and_later(run_
     ]
     entries = SessionManager.open(session.path).entries  # the whole history stays in the file
     assert sum(e["type"] == "compaction" for e in entries) == 2
-    assert sum(e["type"] == "message" for e in entries) == 12 + 2 + 4 + 2
+    assert sum(e["type"] == "message" for e in entries) == 12 + 2 + 4 + 2 + 1  # and the system prompt
 
 
 def test_auto_compaction_from_the_config_files_at_the_threshold(run_kit, provider, workdir, kit_env):

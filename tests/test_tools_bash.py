@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kit_py.tools import BUILTIN_TOOLS, ToolContext, describe_action, run_tool
+from kit_py.tools import BUILTIN_TOOLS, ToolContext, run_tool
 from kit_py.tools.base import ToolInterrupted
 
 BASH = BUILTIN_TOOLS["bash"]
@@ -130,7 +131,7 @@ def test_bad_timeout_and_empty_command_are_errors(ctx: ToolContext) -> None:
 
 
 def test_preview_shows_the_command(ctx: ToolContext) -> None:
-    assert describe_action(BASH, {"command": "rm -rf build"}, ctx) == "$ rm -rf build"
+    assert BASH.preview is not None and BASH.preview({"command": "rm -rf build"}, ctx) == "$ rm -rf build"
 
 
 def _interrupt(ctx: ToolContext, command: str) -> ToolInterrupted:
@@ -178,3 +179,30 @@ def test_ctrl_c_keeps_the_output_so_far_and_leaves_no_temp_file(
     assert full.parent == temp and f"Full output: {full}" in long.content
     assert long.content.endswith("[interrupted by the user (Ctrl-C); its process group was killed.]")
     assert full.read_text() == "".join(f"{i}\n" for i in range(1, 5001))
+
+
+class _SlowStart(subprocess.Popen):
+    """Popen whose caller is held up once the command runs (a busy machine), until `ready` exists."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        ready = Path(kwargs["cwd"]) / "ready"
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the Ctrl-C arrives here, before the tool watches the command
+
+
+def test_ctrl_c_while_the_command_starts_still_stops_it_and_leaves_no_temp_file(
+    ctx: ToolContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(subprocess, "Popen", _SlowStart)
+    stopped = _interrupt(ctx, "echo started; sleep 30 & echo $! > child.pid; touch ready; wait")
+    res = stopped.result
+    assert res.content == "started\n[interrupted by the user (Ctrl-C); its process group was killed.]"
+    assert res.details["aborted"] is True
+    assert not _alive(int((ctx.cwd / "child.pid").read_text()))
+    assert list(temp.iterdir()) == []

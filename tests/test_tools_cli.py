@@ -1,10 +1,15 @@
-"""Tools end to end: the real `kit` runs scripted tool calls, shows them, asks in safe mode, records all."""
+"""Tools end to end: `kit` runs scripted tool calls, shows them, asks in safe mode, records all.
+
+Most runs are in-process (`run_kit`); Ctrl-C, a missing controlling terminal and the /dev/tty
+questions need the real executable.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -34,7 +39,8 @@ def approvals(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def assert_every_call_answered_by_the_next_message(lines: list[dict[str, Any]]) -> None:
-    """DESIGN §3: a step with calls has exactly one child, a tool message holding all its results."""
+    """docs/session-format.md (wire format): a step with calls has exactly one child, a tool message
+    holding all its results."""
     by_id = {e["id"]: e for e in lines if "id" in e and e["type"] != "session"}
     for entry in by_id.values():
         calls = [p["data"]["id"] for p in entry.get("parts", []) if p["type"] == "tool_call"]
@@ -63,7 +69,7 @@ def run_detached(kit_env, provider, workdir, *args: str) -> subprocess.Completed
     )
 
 
-def test_every_tool_succeeds_and_fails_visibly_across_a_multi_step_turn(kit_env, provider, workdir):
+def test_every_tool_succeeds_and_fails_visibly_across_a_multi_step_turn(run_kit, kit_env, provider, workdir):
     (workdir / "notes.txt").write_text("alpha\nbeta\n")
     (workdir / "src").mkdir()
     (workdir / "src" / "code.py").write_text("def f():\n    return 1\n")
@@ -97,15 +103,7 @@ def test_every_tool_succeeds_and_fails_visibly_across_a_multi_step_turn(kit_env,
         ]
     )
     provider.reply("All done.")
-    result = subprocess.run(
-        [*kit_command(), "-m", MODEL, "--api-base", provider.base_url, "tidy up"],
-        capture_output=True,
-        text=True,
-        env=kit_env,
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    result = run_kit("tidy up")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Looking.\nAll done.\n"  # tool activity never reaches stdout
     for shown in (
@@ -326,7 +324,9 @@ def test_safe_mode_in_a_terminal_asks_and_honours_yes_no_always(kit_env, provide
     assert child.exitstatus == 130
     assert screen.getvalue().count("Allow edit?") == 1  # "always": the second edit ran without asking
     assert "\x1b[1mkit: write needs approval" in screen.getvalue()  # the question stands out
-    assert "\x1b[32m+three" in screen.getvalue() and "\x1b[31m-two" in screen.getvalue()  # colored diff
+    # a colored diff, drawn by the same renderer as the REPL's (green additions, red removals)
+    assert re.search(r"\x1b\[(\d;)?32m\+three", screen.getvalue())
+    assert re.search(r"\x1b\[(\d;)?31m-two", screen.getvalue())
     assert (workdir / "a.txt").read_text() == "three\n" and not (workdir / "bashed").exists()
 
     lines = entries(kit_env)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kit_py.engine import approval
-from kit_py.terminal import tool_lines as tool_display
-from kit_py.engine.turn import PendingAction, ToolSetup
-from kit_py.tools import select_tools
+from kit_py.engine.approval import PendingAction, ToolSetup
 from kit_py.engine.tool_calls import execute_tool_call
+from kit_py.terminal import approval_prompt as approval
+from kit_py.terminal import tool_lines as tool_display
+from kit_py.tools import select_tools
 
 
 class Approver:
