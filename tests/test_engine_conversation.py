@@ -61,6 +61,9 @@ def test_undo_retry_fork_and_reset_move_the_leaf_and_keep_every_line(tmp_path, p
     fork.run("a different second")
     assert sent_texts(provider) == ["Be brief.", "first", "one", "a different second"]
     assert SessionManager.open(conv.path).labels == {first_answer["id"]: "good start"}
+    clone = conv.clone()
+    assert clone.path is not None and clone.path.parent == conv.path.parent
+    assert [message_text(m) for m in clone.messages()] == [message_text(m) for m in conv.messages()]
 
     conv.reset()
     provider.reply("fresh")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,9 +54,9 @@ def open_conversation(
             raise SessionError(str(exc)) from None
         return _open_reporting_warnings(found.path, settings, kwargs)
     if options.continue_recent:
-        recent = catalog.most_recent(cwd, root=catalog.kit_home())
+        recent = _reporting_warnings(lambda: Conversation.continue_recent(settings, cwd, **kwargs))
         if recent is not None:
-            return _open_reporting_warnings(recent.path, settings, kwargs)
+            return recent
         print("kit: no earlier session in this directory; starting a new one", file=sys.stderr)
     return Conversation.create(settings, cwd, **kwargs)
 
@@ -63,11 +64,18 @@ def open_conversation(
 def _open_reporting_warnings(path: Path, settings: Settings, kwargs: dict[str, Any]) -> Conversation:
     from kit_py.engine.conversation import Conversation
 
+    conversation = _reporting_warnings(lambda: Conversation.open(Path(path), settings, **kwargs))
+    assert conversation is not None
+    return conversation
+
+
+def _reporting_warnings(opening: Callable[[], Conversation | None]) -> Conversation | None:
+    """Open a session file; what its tolerant load skipped is said on stderr, line by line."""
     try:
-        conversation = Conversation.open(Path(path), settings, **kwargs)
+        conversation = opening()
     except OSError as exc:
-        raise SessionError(f"cannot open session {path}: {exc.strerror or exc}") from None
-    for warning in conversation.session.warnings:
+        raise SessionError(f"cannot open session {exc.filename}: {exc.strerror or exc}") from None
+    for warning in conversation.session.warnings if conversation is not None else []:
         print(f"kit: warning: {warning}", file=sys.stderr)
     return conversation
 

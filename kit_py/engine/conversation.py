@@ -289,11 +289,6 @@ class Conversation:
         if change is not None:
             self.session.append(change)
 
-    def set_system_prompt(self, text: str | None) -> None:
-        """Use `text` from the next turn on (recorded as a new `system` message then)."""
-        self.settings.system_prompt = text
-        self.settings.explicit.add("system_prompt")
-
     # --- the tree -----------------------------------------------------------------------------------
 
     def move_leaf(self, entry_id: str) -> None:
