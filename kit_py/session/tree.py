@@ -176,10 +176,6 @@ class Tree:
             raise KeyError(f"no entry with id {entry_id!r}")
         self.leaf_id = entry_id
 
-    def is_ancestor(self, ancestor: str, entry_id: str) -> bool:
-        """True if `ancestor` is `entry_id` or lies on its path to the root."""
-        return self._reaches(self._pos[entry_id], self._pos[ancestor])
-
     def index_of(self, entry_id: str) -> int:
         """Position in file order."""
         return self._pos[entry_id]
