@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     CONTEXT_OVERFLOW = 11
     SESSION = 12
     TOOL = 13
+    SESSION_WRITE = 14
     INTERRUPTED = 130
 
 
@@ -44,6 +45,21 @@ class UsageError(KitError):
 
 class SessionError(KitError):
     exit_code = ExitCode.SESSION
+
+
+class SessionWriteError(SessionError):
+    """The session cannot be written (read-only folder or file, not a folder, disk full). Raised
+    before a request when it can be known, so no paid answer is lost; the message names the path."""
+
+    exit_code = ExitCode.SESSION_WRITE
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ForeignSessionError(SessionError):
+    """The file is a session of another format (e.g. pi's): kit never appends to it."""
 
 
 class SessionExistsError(SessionError, ValueError):
