@@ -33,6 +33,7 @@ from kit_py.engine.conversation import Conversation, model_string
 from kit_py.engine.turn import TurnFailed
 from kit_py.session import SessionManager, catalog
 from kit_py.session import format as fmt
+from kit_py.session.cwd import logical_cwd
 
 DATA_FORMAT = 1
 
@@ -91,7 +92,7 @@ class Agent:
         self.max_steps = max_steps
         self.timeout = timeout
         self.max_retries = max_retries
-        self.cwd = Path(cwd).expanduser().absolute() if cwd is not None else Path.cwd()
+        self.cwd = Path(cwd).expanduser().absolute() if cwd is not None else Path(logical_cwd())
         self.store = store if store is not None else MemoryStore()
         self.llm_options = llm_options
 

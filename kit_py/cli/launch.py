@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,7 +88,9 @@ def run(options: RunOptions) -> int:
     settings = resolve_settings(cli)
     stdin_text = None if options.no_stdin else _stdin_if_piped()
     interactive = not options.words and stdin_text is None and not options.print_mode and sys.stdin.isatty()
-    cwd = os.getcwd()
+    from kit_py.session.cwd import logical_cwd
+
+    cwd = logical_cwd()
     if interactive:
         # No approve callback: the REPL asks through its own prompt. A failed answer is stepped
         # back from (the REPL gives the prompt back to edit); it stays in the file as a side branch.

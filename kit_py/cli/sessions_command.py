@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
@@ -20,8 +19,9 @@ def _age(modified: float) -> str:
 
 def list_sessions_command(*, all_dirs: bool, json_output: bool) -> int:
     from kit_py.session import catalog
+    from kit_py.session.cwd import logical_cwd
 
-    cwd = None if all_dirs else os.getcwd()
+    cwd = None if all_dirs else logical_cwd()
     infos = catalog.list_sessions(catalog.kit_home(), cwd)
     if json_output:
         for info in infos:

@@ -24,6 +24,7 @@ from kit_py.errors import ExitCode, KitError, MissingAPIKeyError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.commands import REGISTRY
 from kit_py.repl.registry import split
+from kit_py.session.cwd import logical_cwd
 from kit_py.session.format import TYPED_KEY
 from kit_py.terminal.theme import get_theme, prompt_style, rich_theme
 from kit_py.terminal.turn_view import TurnView, print_diff, render_history
@@ -74,7 +75,7 @@ class Repl:
         if conversation.tools is not None and conversation.tools.approve is None:
             conversation.tools.approve = self.approve  # the REPL answers approvals itself
         self.debug = debug
-        self.cwd = Path.cwd()
+        self.cwd = Path(logical_cwd())
         self.registry = REGISTRY
         self.theme = get_theme(conversation.settings.theme)
         self._console: Console | None = None
