@@ -178,15 +178,18 @@ def test_sessions_subcommand_lists_newest_first(run_kit, provider, kit_env):
     assert [r["preview"] for r in rows] == ["beta question", "alpha question"]
 
 
-def test_a_file_with_a_damaged_header_still_opens_by_path(run_kit, provider, kit_env):
+def test_a_file_with_a_damaged_header_is_read_but_never_appended_to(run_kit, provider, kit_env):
     provider.reply("a")
     run_kit("first question")
     path = session_files(kit_env)[0]
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("garbage\n" + "".join(lines[1:]))
+    before = path.read_bytes()
     provider.reply("b")
     result = run_kit("-s", str(path), "second")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 14, result.stderr  # entries without a header: Go kit could not read it
     assert "line 1" in result.stderr and "warning" in result.stderr
-    assert [m["content"] for m in provider.last_messages()] == ["first question", "a", "second"]
+    assert str(path) in result.stderr.splitlines()[-1] and "header" in result.stderr.splitlines()[-1]
+    assert len(provider.chat_requests) == 1, "refused before the model was asked"
+    assert path.read_bytes() == before
     assert path.read_text().startswith("garbage\n"), "existing bytes are never rewritten"

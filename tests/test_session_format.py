@@ -116,3 +116,83 @@ def test_entry_types_are_exactly_the_seven_go_kit_types() -> None:
         "session_info",
         "extension_data",
     } == fmt.ENTRY_TYPES
+
+
+def test_system_prompt_is_read_but_never_written() -> None:
+    assert fmt.SYSTEM_PROMPT_TYPE in fmt.READ_TYPES and fmt.SYSTEM_PROMPT_TYPE not in fmt.ENTRY_TYPES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01T10:00:00Z",
+        "2026-03-01T10:00:00.123456789Z",
+        "2026-03-01T12:00:00+02:00",
+        "2026-12-31T23:59:59-11:30",
+    ],
+)
+def test_check_timestamp_accepts_what_go_kit_parses(text: str) -> None:
+    assert fmt.check_timestamp(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01T10:00:00",  # no zone: the instant is unknown
+        "2026-03-01 10:00:00Z",  # Go's RFC 3339 wants the T
+        "2026-03-01t10:00:00z",
+        "2026-03-01T10:00:00.Z",  # a dot needs digits
+        "2026-03-01T10:00:00+0200",  # the offset needs its colon
+        "2026-13-01T10:00:00Z",
+        "2026-03-01T24:00:00Z",
+        "yesterday",
+    ],
+)
+def test_check_timestamp_refuses_what_go_kit_cannot_parse(text: str) -> None:
+    with pytest.raises(ValueError, match="RFC 3339"):
+        fmt.check_timestamp(text)
+
+
+def test_check_timestamp_formats_aware_datetimes_and_refuses_naive_ones() -> None:
+    assert fmt.check_timestamp(datetime(2026, 3, 1, 12, tzinfo=UTC)) == "2026-03-01T12:00:00.000Z"
+    with pytest.raises(ValueError, match="naive"):
+        fmt.check_timestamp(datetime(2026, 3, 1, 12))
+
+
+def test_parts_ok_is_the_fast_path_and_clean_parts_the_repair() -> None:
+    good = [
+        fmt.text_part("a"),
+        fmt.tool_call_part("c", "n", "{}"),
+        {"type": "finish", "data": {"reason": "x"}},
+    ]
+    assert fmt.parts_ok(good) and fmt.clean_parts(good) == (good, [])
+    for bad in (
+        "hello",
+        None,
+        [5],
+        [{"type": "text", "data": None}],
+        [{"type": "tool_call", "data": {"input": {}}}],
+    ):
+        assert not fmt.parts_ok(bad)
+    kept, notes = fmt.clean_parts(
+        [{"type": "tool_call", "data": {"id": "c", "name": "n", "input": {"a": [1]}}}]
+    )
+    assert kept[0]["data"]["input"] == '{"a":[1]}' and notes == [
+        "part 0: tool_call input was not JSON text; converted"
+    ]
+
+
+def test_foreign_format_knows_pi_by_its_camel_case_and_wrapped_messages() -> None:
+    header = {"type": "session", "version": 3, "id": "3f2a6c1e-8d4b-4c3a-9e1f-2b7d5a9c0e11"}
+    pi_message = {
+        "type": "message",
+        "id": "1a2b3c4d",
+        "parentId": None,
+        "message": {"role": "user", "content": []},
+    }
+    assert fmt.foreign_format(header, [pi_message]) == "pi"
+    assert fmt.foreign_format(header, [{"type": "thinking_level_change", "id": "1a2b3c4d"}]) == "pi"
+    assert fmt.foreign_format({**header, "parentSession": "/x"}, []) == "pi"
+    kit = {"type": "message", "id": "a" * 16, "role": "user", "parts": []}
+    assert fmt.foreign_format(header, [kit, {**kit, "id": "b" * 16, "parent_id": "a" * 16}]) is None
+    assert fmt.foreign_format(None, []) is None

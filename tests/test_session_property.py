@@ -143,3 +143,63 @@ def test_any_operation_sequence_round_trips(sequence: list[tuple]) -> None:
                 continue
             persisted = m.leaf_id
         reload_and_compare(m, persisted)
+
+
+writer_ops = st.lists(
+    st.tuples(
+        st.sampled_from([0, 1]),  # which of two writers (processes) on one file
+        st.sampled_from(["user", "answer", "turn", "branch", "move_leaf", "name", "reload"]),
+        pick,
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(writer_ops)
+def test_two_writers_on_one_file_always_leave_one_valid_tree(sequence: list[tuple]) -> None:
+    """Any interleaving of two writers: the file parses, reloads without warnings, holds every entry once;
+    each writer's tree agrees with it; an answer is always the child of its writer's leaf."""
+    with tempfile.TemporaryDirectory() as tmp:
+        seed = SessionManager.create(Path(tmp), "/w")
+        seed.append(message("user", [text_part("seed")]))
+        path = seed.path
+        assert path is not None
+        writers = [SessionManager.open(path), SessionManager.open(path)]
+        written: list[str] = [seed.entries[0]["id"]]
+        for who, kind, n in sequence:
+            m = writers[who]
+            ids = [e["id"] for e in m.entries]
+            if kind == "user":
+                written.append(m.append(message("user", [text_part(f"{who}:{n}")]))["id"])
+            elif kind == "answer":
+                leaf = m.leaf_id
+                answer = m.append(message("assistant", [text_part(f"{who}:{n}")]))
+                assert answer.get("parent_id") == leaf, "an answer stays with what it answers"
+                written.append(answer["id"])
+            elif kind == "turn":
+                turn = m.append_many(
+                    [message("user", [text_part("q")]), message("assistant", [text_part("a")])]
+                )
+                assert turn[1]["parent_id"] == turn[0]["id"]
+                written += [e["id"] for e in turn]
+            elif kind == "branch":
+                m.branch(ids[n % len(ids)])
+            elif kind == "move_leaf":
+                target = ids[n % len(ids)]
+                written.append(m.move_leaf(target)["id"])
+                assert m.leaf_id == target
+            elif kind == "name":
+                written.append(m.set_name(f"n{n}")["id"])
+            elif kind == "reload":
+                m.close()
+                writers[who] = SessionManager.open(path)
+        check_file(path)
+        final = SessionManager.open(path)
+        assert final.warnings == []
+        assert [e["id"] for e in final.entries] == written
+        for m in writers:
+            assert [e["id"] for e in m.entries] == written[: len(m.entries)]
+            for e in m.entries:
+                assert m.tree.parent_of(e["id"]) == final.tree.parent_of(e["id"])
+            m.close()

@@ -108,18 +108,22 @@ def test_refuses_types_go_kit_cannot_read(tmp_path: Path) -> None:
 # --- tolerant load ---------------------------------------------------------------------------------
 
 
-def test_torn_last_line_is_skipped_and_next_append_starts_on_a_new_line(tmp_path: Path) -> None:
-    p = write(
-        tmp_path / "s.jsonl", HEADER, line("a000000000000001"), '{"type":"message","id":"a0000', newline=False
-    )
+def test_torn_last_line_is_skipped_then_moved_to_a_sidecar_by_the_next_append(tmp_path: Path) -> None:
+    torn = '{"type":"message","id":"a0000'
+    p = write(tmp_path / "s.jsonl", HEADER, line("a000000000000001"), torn, newline=False)
     m = SessionManager.open(p)
     assert [e["id"] for e in m.entries] == ["a000000000000001"]
     assert any("line 3" in w and "incomplete" in w for w in m.warnings)
     new = m.append(user("after crash"))
     reopened = SessionManager.open(p)
     assert [e["id"] for e in reopened.entries] == ["a000000000000001", new["id"]]
-    assert reopened.warnings == ["line 3: malformed JSON ignored"]
+    assert reopened.warnings == [], "the file is whole again: Go kit can read it"
     assert reopened.get(new["id"])["parent_id"] == "a000000000000001"  # type: ignore[index]
+    sidecars = list(tmp_path.glob("s.jsonl.torn-*"))
+    assert len(sidecars) == 1 and sidecars[0].read_text() == torn
+    assert m.take_notices() == [
+        f"repaired {p}: an interrupted last line ({len(torn)} bytes) was moved to {sidecars[0]}"
+    ]
 
 
 def test_complete_last_line_without_newline_is_kept(tmp_path: Path) -> None:

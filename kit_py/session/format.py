@@ -6,6 +6,8 @@ constructors here leave out `id`, `parent_id` and `timestamp`, which the store f
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import secrets
 from datetime import UTC, datetime, timedelta, timezone
@@ -22,6 +24,12 @@ ENTRY_TYPES = frozenset(
 )
 ROLES = frozenset({"user", "assistant", "tool", "system"})
 LEAF_EXT_TYPE = "kit:leaf"
+SYSTEM_PROMPT_TYPE = "system_prompt"
+"""Go kit writes this type only into `/share` exports (line 2, no `parent_id`): read, never written."""
+READ_TYPES = ENTRY_TYPES | {SYSTEM_PROMPT_TYPE}
+PART_TYPES = frozenset({"text", "reasoning", "tool_call", "tool_result", "image"})
+GO_PART_TYPES = PART_TYPES | {"finish"}
+"""Part types Go kit reads (it also knows `finish{reason}`); any other type makes it drop the message."""
 
 Entry = dict[str, Any]
 
@@ -240,3 +248,226 @@ def typed_text(entry: Entry) -> str:
 
 def is_leaf_marker(entry: Entry) -> bool:
     return entry.get("type") == "extension_data" and entry.get("ext_type") == LEAF_EXT_TYPE
+
+
+# --- validation before an append ----------------------------------------------------------------------
+#
+# Go kit decodes each line into typed structs and refuses the whole file when one field has the wrong
+# JSON type (a number id, 10.5 tokens, a naive timestamp), and drops a message whose parts it cannot
+# decode (an unknown part type, `tool_call.input` that is not a string). kit_py refuses such entries
+# on append, with a message saying which field is wrong, instead of writing a file Go kit cannot read.
+
+_ENTRY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$"
+)
+_INT64 = 1 << 63
+_FIELD_TYPES: dict[str, dict[str, str]] = {
+    "message": {"role": "str", "model": "str", "provider": "str"},
+    "model_change": {"provider": "str", "model_id": "str", "thinking_level": "str"},
+    "compaction": {
+        "summary": "str",
+        "first_kept_entry_id": "str",
+        "tokens_before": "int",
+        "tokens_after": "int",
+        "messages_removed": "int",
+        "read_files": "strs",
+        "modified_files": "strs",
+    },
+    "branch_summary": {"from_id": "str", "summary": "str"},
+    "label": {"target_id": "str", "label": "str"},
+    "session_info": {"name": "str"},
+    "extension_data": {"ext_type": "str", "data": "str"},
+}
+_PART_FIELDS: dict[str, dict[str, str]] = {
+    "text": {"text": "str"},
+    "reasoning": {"thinking": "str", "signature": "str"},
+    "tool_call": {"id": "str", "name": "str", "input": "str", "finished": "bool"},
+    "tool_result": {"tool_call_id": "str", "name": "str", "content": "str", "is_error": "bool"},
+    "image": {"data": "str", "media_type": "str"},
+}
+_PART_REQUIRED: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "reasoning": ("thinking",),
+    "tool_call": ("id", "name", "input"),
+    "tool_result": ("tool_call_id", "content"),
+    "image": ("data", "media_type"),
+}
+_KIND_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false", "strs": "a list of strings"}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)  # "strs"
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def check_timestamp(value: Any, what: str = "timestamp") -> str:
+    """`value` as RFC 3339 text Go kit can read (`T`, 0-9 fraction digits, `Z` or a `+hh:mm` offset).
+
+    An aware datetime is formatted; a naive one, or text without a zone, is refused: its instant is
+    unknown.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{what} {value.isoformat()!r} is a naive datetime; give it a time zone")
+        return format_timestamp(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be RFC 3339 text, not {_type_name(value)}")
+    m = _RFC3339_RE.match(value)
+    if m is not None:
+        year, month, day, hour, minute, second, oh, om = m.groups()
+        try:
+            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        except ValueError:
+            m = None
+        else:
+            if oh is not None and (int(oh) > 23 or int(om) > 59):
+                m = None
+    if m is None:
+        raise ValueError(
+            f"{what} {value!r} is not an RFC 3339 time with a zone (e.g. 2026-01-02T03:04:05.678Z or "
+            "2026-01-02T04:04:05+01:00)"
+        )
+    return value
+
+
+def check_entry_id(value: Any, what: str = "entry id") -> str:
+    """A given entry id must be 16 lowercase hex characters, as Go kit writes them."""
+    if not isinstance(value, str) or not _ENTRY_ID_RE.match(value):
+        shown = repr(value) if isinstance(value, str) else f"{value!r} ({_type_name(value)})"
+        raise ValueError(f"{what} {shown} is not 16 lowercase hex characters; leave it out to get a new one")
+    return value
+
+
+def validate_entry(entry: Entry) -> None:
+    """Raise ValueError (TypeError for a non-string `extension_data.data`) for what would make Go kit
+    refuse the file or drop the message. `entry` is complete: type, id, timestamp and fields."""
+    etype = entry.get("type")
+    if etype not in ENTRY_TYPES:
+        raise ValueError(f"cannot write entry type {etype!r}; allowed: {sorted(ENTRY_TYPES)}")
+    check_entry_id(entry.get("id"))
+    check_timestamp(entry.get("timestamp"))
+    if etype == "extension_data" and not isinstance(entry.get("data", ""), str):
+        raise TypeError("extension_data.data must be a str (JSON text), not " + _type_name(entry.get("data")))
+    for key, kind in _FIELD_TYPES[etype].items():
+        value = entry.get(key)
+        if value is not None and not _is_kind(value, kind):
+            raise ValueError(f"{etype}.{key} must be {_KIND_NAMES[kind]}, not {value!r}")
+    if etype == "message":
+        role = entry.get("role")
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {sorted(ROLES)}")
+        parts = entry.get("parts")
+        if not isinstance(parts, list):
+            raise ValueError(f"message parts must be a list of parts, not {_type_name(parts)}")
+        for i, part in enumerate(parts):
+            _validate_part(part, i)
+
+
+def _validate_part(part: Any, index: int) -> None:
+    where = f"part {index}"
+    if not isinstance(part, dict):
+        raise ValueError(f"{where} must be an object with 'type' and 'data', not {_type_name(part)}")
+    ptype = part.get("type")
+    if ptype not in PART_TYPES:
+        raise ValueError(f"{where} has unknown part type {ptype!r}; allowed: {sorted(PART_TYPES)}")
+    data = part.get("data")
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} ({ptype}) needs an object 'data', not {_type_name(data)}")
+    for key in _PART_REQUIRED[ptype]:
+        if key not in data:
+            raise ValueError(f"{where} ({ptype}) has no data.{key}")
+    for key, kind in _PART_FIELDS[ptype].items():
+        value = data.get(key)
+        if value is not None and not _is_kind(value, kind):
+            hint = " (JSON-encode the arguments: Go kit stores JSON text)" if ptype == "tool_call" else ""
+            raise ValueError(f"{where} ({ptype}) data.{key} must be {_KIND_NAMES[kind]}{hint}, not {value!r}")
+    if ptype == "image":
+        try:
+            base64.b64decode(data["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{where} (image) data.data must be base64 text") from None
+
+
+# --- tolerant reading --------------------------------------------------------------------------------
+
+
+def parts_ok(parts: Any) -> bool:
+    """Whether `parts` is a list of objects with object `data` (and tool calls carry JSON text): the
+    shape every reader relies on. The fast check done for every message on load."""
+    if parts.__class__ is not list:
+        return False
+    for part in parts:
+        if part.__class__ is not dict:
+            return False
+        data = part.get("data")
+        if data.__class__ is not dict or (
+            part.get("type") == "tool_call" and data.get("input").__class__ is not str
+        ):
+            return False
+    return True
+
+
+def clean_parts(parts: Any) -> tuple[list[Any], list[str]]:
+    """The parts kit can read, and what was done to the others (for a load warning).
+
+    A part that is not an object, or whose `data` is not an object, is skipped; a tool call whose
+    `input` is a JSON value instead of JSON text is converted (so its result keeps its call), one
+    without `input` gets "{}". Everything else is kept as it is: readers check the fields they use
+    and skip part types they do not know.
+    """
+    if not isinstance(parts, list):
+        return [], [f"malformed parts ({_type_name(parts)}, not a list) skipped"]
+    kept: list[Any] = []
+    notes: list[str] = []
+    for i, part in enumerate(parts):
+        if not isinstance(part, dict):
+            notes.append(f"malformed part {i} ({_type_name(part)}, not an object) skipped")
+            continue
+        data = part.get("data")
+        if not isinstance(data, dict):
+            notes.append(f"malformed part {i} ({part.get('type')}: data is {_type_name(data)}) skipped")
+            continue
+        if part.get("type") == "tool_call" and not isinstance(data.get("input"), str):
+            value = data.get("input")
+            try:
+                text = "{}" if value is None else orjson.dumps(value).decode()
+            except TypeError:
+                notes.append(f"malformed part {i} (tool_call input) skipped")
+                continue
+            part = {**part, "data": {**data, "input": text}}
+            notes.append(f"part {i}: tool_call input was not JSON text; converted")
+        kept.append(part)
+    return kept, notes
+
+
+_PI_ENTRY_TYPES = frozenset({"thinking_level_change", "custom", "custom_message"})
+FOREIGN_PROBE = 8
+"""How many entries `foreign_format` looks at: a foreign file shows itself in its first lines."""
+
+
+def foreign_format(header: Entry | None, entries: list[Entry]) -> str | None:
+    """Return "pi" when the file is a pi coding-agent session (camelCase keys, wrapped messages), else None.
+
+    Cheap: the header and the first few entries. Go kit and kit_py lines (`parent_id`, `parts`)
+    decide for kit as soon as one is seen.
+    """
+    if header is not None and ("parentSession" in header or "parentSessionId" in header):
+        return "pi"
+    for entry in entries[:FOREIGN_PROBE]:
+        if "parentId" in entry or entry.get("type") in _PI_ENTRY_TYPES:
+            return "pi"
+        if entry.get("type") == "message" and isinstance(entry.get("message"), dict) and "parts" not in entry:
+            return "pi"
+        if "parent_id" in entry or "parts" in entry:
+            return None
+    return None

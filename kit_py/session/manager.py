@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kit_py.errors import ForeignSessionError
 from kit_py.session import format as fmt
 from kit_py.session.context import Context, build_context, current_model
 from kit_py.session.log import EntryLog
-from kit_py.session.store import SessionFile, gc_paused, load_lines
+from kit_py.session.store import LoadResult, SessionFile, gc_paused, load_lines
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -25,6 +26,10 @@ class SessionManager:
 
     `log` is where appended entries are persisted: a `SessionFile` (the JSONL file), a store's log,
     or None for a session that lives only in memory.
+
+    `warnings` lists what the load skipped or repaired (line-numbered) and, after it, every notice an
+    append produced (a torn last line moved to a sidecar, another process writing to the file);
+    `take_notices()` returns the notices not taken yet, so a face says each once.
     """
 
     def __init__(
@@ -36,6 +41,8 @@ class SessionManager:
         self._tree = tree
         self._log = log
         self.warnings: list[str] = warnings or []
+        self._notices: list[str] = []
+        self._warned_branch = False
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -50,20 +57,45 @@ class SessionManager:
     ) -> SessionManager:
         """A new session; its file appears with the first append. `sessions_dir=None`: memory only."""
         header = fmt.header(cwd, parent_session=parent_session, parent_session_id=parent_session_id)
-        log = SessionFile(Path(sessions_dir) / fmt.session_file_name()) if sessions_dir is not None else None
+        log = None
+        if sessions_dir is not None:
+            log = SessionFile(Path(sessions_dir) / fmt.session_file_name(), known_size=0)
         return cls(header, Tree(), log)
 
     @classmethod
     def open(cls, path: Path) -> SessionManager:
-        """Load a file tolerantly: unreadable lines are skipped and described in `.warnings`."""
+        """Load a file tolerantly: unreadable lines are skipped and described in `.warnings`.
+
+        Raises ForeignSessionError for a session of another format (a pi file): kit never appends to
+        one. A file with entries but no header opens (read-only in effect: appending raises).
+        """
         path = Path(path)
         with gc_paused():
             loaded = load_lines(path)
+            foreign = fmt.foreign_format(loaded.header, loaded.entries)
+            if foreign is not None:
+                raise ForeignSessionError(
+                    f"{path} is a {foreign} session, not a kit session; import it into a new file "
+                    "(kit import, coming) instead"
+                )
             tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
         header = loaded.header
+        warnings = loaded.warnings
         if header is None:  # a fresh header keeps the file valid if an empty file gets its first entry
             header = fmt.header("")
-        return cls(header, tree, SessionFile(path), loaded.warnings + tree_warnings)
+        elif header.get("version") != fmt.VERSION:
+            warnings.append(
+                f"session format version {header.get('version')!r}: kit reads and writes version "
+                f"{fmt.VERSION}; reading it as version {fmt.VERSION}"
+            )
+        log = SessionFile(
+            path,
+            known_size=loaded.end,
+            known_lines=loaded.lines,
+            open_line=loaded.open_line,
+            has_header=True if loaded.header is not None else (False if loaded.entries else None),
+        )
+        return cls(header, tree, log, warnings + tree_warnings)
 
     @classmethod
     def from_entries(
@@ -127,6 +159,36 @@ class SessionManager:
         return self._tree
 
     @property
+    def system_prompt_entry(self) -> Entry | None:
+        """Go kit's `system_prompt` entry when the file has one (a `/share` export), else None."""
+        return self._tree.system_prompt_entry
+
+    # --- notices ----------------------------------------------------------------------------------
+
+    def take_notices(self) -> list[str]:
+        """Notices from appends not taken yet (each is also in `warnings`): say them once."""
+        notices, self._notices = self._notices, []
+        return notices
+
+    def _notice(self, text: str) -> None:
+        self.warnings.append(text)
+        self._notices.append(text)
+
+    def _collect_notices(self) -> None:
+        notices = getattr(self._log, "notices", None)
+        if isinstance(notices, list) and notices:
+            for text in notices:
+                self._notice(str(text))
+            notices.clear()
+
+    def check_writable(self) -> None:
+        """Prove, without writing an entry, that the next append can be persisted; else raise
+        `SessionWriteError` (the path, why, and `--no-session`). In-memory sessions always can."""
+        check = getattr(self._log, "check_writable", None)
+        if callable(check):
+            check()
+
+    @property
     def in_memory(self) -> bool:
         """True when the session has no file (it may still be persisted by a non-file log)."""
         return self.path is None
@@ -134,32 +196,30 @@ class SessionManager:
     # --- writing ----------------------------------------------------------------------------------
 
     def _prepare(self, entry: Entry, parent_id: str | None) -> Entry:
+        """The entry as it will be written (id, parent, timestamp filled in), validated so Go kit can
+        read it: ValueError (TypeError for a non-string `extension_data.data`) says what is wrong."""
         etype = entry.get("type")
         if etype not in fmt.ENTRY_TYPES:
             raise ValueError(f"cannot write entry type {etype!r}; allowed: {sorted(fmt.ENTRY_TYPES)}")
-        eid = entry.get("id") or fmt.new_entry_id()
-        if eid in self._tree.by_id:
+        eid = entry.get("id")
+        if eid is None:
+            eid = fmt.new_entry_id()
+        elif eid in self._tree.by_id:
             raise ValueError(f"entry id {eid} already exists in this session")
         out: Entry = {"type": etype, "id": eid}
         if parent_id is not None:
             out["parent_id"] = parent_id
-        out["timestamp"] = entry.get("timestamp") or fmt.now_timestamp()
-        if etype == "extension_data" and not isinstance(entry.get("data", ""), str):
-            raise TypeError("extension_data.data must be a str (JSON text)")
+        timestamp = entry.get("timestamp")
+        out["timestamp"] = fmt.now_timestamp() if timestamp is None else fmt.check_timestamp(timestamp)
         for key, value in entry.items():
             if key not in out and key != "parent_id" and value is not None:
                 out[key] = value
+        fmt.validate_entry(out)
         return out
 
-    def append(self, entry: Entry) -> Entry:
-        """Append one entry as a child of the leaf; returns the stored dict (now the leaf)."""
-        return self.append_many([entry])[0]
-
-    def append_many(self, entries: list[Entry]) -> list[Entry]:
-        """Append a chain (e.g. an assistant message and its tool message) in ONE write."""
+    def _prepare_chain(self, entries: list[Entry], parent: str | None) -> tuple[list[Entry], list[bytes]]:
         prepared: list[Entry] = []
         lines: list[bytes] = []
-        parent = self._tree.leaf_id
         seen: set[str] = set()
         for entry in entries:
             out, line = fmt.encode_entry(self._prepare(entry, parent))
@@ -169,14 +229,78 @@ class SessionManager:
             prepared.append(out)
             lines.append(line + b"\n")
             parent = out["id"]
-        self._write(prepared, lines)
+        return prepared, lines
+
+    def append(self, entry: Entry) -> Entry:
+        """Append one entry as a child of the leaf; returns the stored dict (now the leaf)."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: list[Entry]) -> list[Entry]:
+        """Append a chain (e.g. an assistant message and its tool message) in ONE write.
+
+        Entries are validated first (ValueError: nothing is written). When another process appended
+        to the file since this one read it, its entries are read under the lock and join the tree;
+        if they extend this branch, a chain that starts a turn continues after them (an assistant or
+        tool message stays with the message it answers); otherwise this chain starts a new branch,
+        which is said once in `warnings` / `take_notices()`. A failed write (disk full, read-only
+        storage) raises SessionWriteError and leaves the file and the tree as they were.
+        """
+        return self._append_chain(entries, follow=True)
+
+    def _append_chain(self, entries: list[Entry], *, follow: bool) -> list[Entry]:
+        parent = self._tree.leaf_id
+        prepared, lines = self._prepare_chain(entries, parent)
+        if not prepared:
+            return prepared
+
+        def rebase(others: LoadResult) -> tuple[list[Entry], bytes]:
+            nonlocal prepared, lines
+            added, warnings = self._tree.extend(others.entries, others.linenos)
+            for text in others.warnings + warnings:
+                self._notice(text)
+            if not added:
+                return prepared, b"".join(lines)
+            target = self._continuation(parent, added) if follow and _starts_turn(prepared[0]) else parent
+            if target != parent:
+                prepared, lines = self._prepare_chain(prepared, target)  # ids and timestamps kept
+            elif not self._warned_branch:
+                self._warned_branch = True
+                self._notice("another kit process is writing to this session: this turn starts a new branch")
+            return prepared, b"".join(lines)
+
+        self._write(prepared, lines, rebase)
         for out in prepared:
             self._tree.add(out)
         return prepared
 
-    def _write(self, entries: list[Entry], lines: list[bytes]) -> None:
-        if self._log is not None and entries:
-            self._log.append(self._header, entries, b"".join(lines))
+    def _continuation(self, parent: str | None, added: list[Entry]) -> str | None:
+        """Where another writer's new entries leave the branch that ends at `parent`: the last of them
+        that descends from it (a `kit:leaf` marker stands for the node it points at), else `parent`."""
+        tree = self._tree
+        last: Entry | None = None
+        branch = {parent} if parent is not None else None
+        for entry in added:
+            up = tree.parent_of(entry["id"])
+            if branch is None or up in branch:
+                if branch is not None:
+                    branch.add(entry["id"])
+                last = entry
+        if last is None:
+            return parent
+        if fmt.is_leaf_marker(last):
+            return tree.parent_of(last["id"]) or parent
+        return str(last["id"])
+
+    def _write(self, entries: list[Entry], lines: list[bytes], rebase: Any = None) -> None:
+        if self._log is None or not entries:
+            return
+        try:
+            if rebase is not None and isinstance(self._log, SessionFile):
+                self._log.append(self._header, entries, b"".join(lines), rebase)
+            else:
+                self._log.append(self._header, entries, b"".join(lines))
+        finally:
+            self._collect_notices()
 
     def sync(self) -> None:
         """Make the appends durable (fsync the file); call once per completed turn."""
@@ -212,7 +336,7 @@ class SessionManager:
     def move_leaf(self, entry_id: str, data: str = "") -> Entry:
         """Move the leaf and persist it (a `kit:leaf` marker whose parent is `entry_id`)."""
         self._tree.branch(entry_id)
-        marker = self.append(fmt.extension_data(fmt.LEAF_EXT_TYPE, data))
+        marker = self._append_chain([fmt.extension_data(fmt.LEAF_EXT_TYPE, data)], follow=False)[0]
         self._tree.leaf_id = entry_id
         return marker
 
@@ -250,9 +374,10 @@ class SessionManager:
         """Append the path root..entry_id (ids and timestamps kept) to the empty session `target`.
 
         Forking at a `kit:leaf` marker forks at the node it points to (a trailing marker would
-        otherwise move the new file's leaf on reopen).
+        otherwise move the new file's leaf on reopen). Entries of types kit_py does not write (Go kit's
+        `system_prompt`, unknown types) are left out: Go kit refuses a file with an unknown type.
         """
-        path = self._tree.path(entry_id)
+        path = [e for e in self._tree.path(entry_id) if e.get("type") in fmt.ENTRY_TYPES]
         while len(path) > 1 and fmt.is_leaf_marker(path[-1]):
             path.pop()
         copied: list[Entry] = []
@@ -268,3 +393,11 @@ class SessionManager:
         target._write(copied, [fmt.dumps(copy) + b"\n" for copy in copied])
         for copy in copied:
             target._tree.add(copy)
+
+
+def _starts_turn(entry: Entry) -> bool:
+    """Whether a chain may move after another writer's entries: not an answer (assistant or tool
+    message, which must follow what it answers) and not a leaf move (its parent was chosen)."""
+    if entry.get("type") == "message":
+        return entry.get("role") not in ("assistant", "tool")
+    return not fmt.is_leaf_marker(entry)

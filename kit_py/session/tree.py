@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from kit_py.session.format import ENTRY_TYPES, is_leaf_marker
+from kit_py.session.format import ENTRY_TYPES, SYSTEM_PROMPT_TYPE, clean_parts, is_leaf_marker, parts_ok
 
 Entry = dict[str, Any]
 _METADATA_TYPES = frozenset({"label", "session_info"})
@@ -29,21 +29,62 @@ class Tree:
         self.labels: dict[str, str] = {}
         self.name: str | None = None
         self.leaf_id: str | None = None
+        # Go kit's `system_prompt` entry (line 2 of its `/share` exports; the last one read). It stays in
+        # `entries` as a parentless entry, as Go kit indexes it, but is never the leaf on open: nothing
+        # is appended under it. Context building sends it when the path has no `system` message.
+        self.system_prompt_entry: Entry | None = None
 
     # --- building ---------------------------------------------------------------------------------
 
     def add(self, entry: Entry) -> None:
         """Index a new entry whose parent (if any) is already indexed; it becomes the leaf."""
-        eid = entry["id"]
         pid = entry.get("parent_id")
-        self._parent.append(self._pos[pid] if pid is not None else NO_PARENT)
+        self._add_node(entry, self._pos[pid] if pid is not None else NO_PARENT)
+        self.leaf_id = entry["id"]
+
+    def _add_node(self, entry: Entry, parent: int) -> None:
+        eid = entry["id"]
+        self._parent.append(parent)
         self._pos[eid] = len(self.entries)
         self.by_id[eid] = entry
         self.entries.append(entry)
-        if pid is not None and self._children is not None:
-            self._children.setdefault(pid, []).append(eid)
+        if parent != NO_PARENT and self._children is not None:
+            self._children.setdefault(self.entries[parent]["id"], []).append(eid)
         self._note_metadata(entry)
-        self.leaf_id = eid
+
+    def extend(self, entries: list[Entry], linenos: list[int]) -> tuple[list[Entry], list[str]]:
+        """Index entries another writer appended to the file (read under the append lock), tolerantly
+        as on load; the leaf does not move. Returns the entries indexed and what was skipped."""
+        added: list[Entry] = []
+        warnings: list[str] = []
+        for entry, lineno in zip(entries, linenos, strict=True):
+            etype = entry.get("type")
+            eid = entry.get("id")
+            if eid.__class__ is not str or not eid:
+                warnings.append(f"line {lineno}: entry without an id ignored")
+                continue
+            if eid in self._pos:
+                warnings.append(f"line {lineno}: duplicate id {eid} ignored")
+                continue
+            pid = entry.get("parent_id")
+            if etype not in ENTRY_TYPES:
+                if etype == SYSTEM_PROMPT_TYPE:
+                    self.system_prompt_entry = entry
+                    pid = None  # Go kit's type has no parent field
+                else:
+                    warnings.append(f"line {lineno}: unknown entry type {etype!r} kept but not interpreted")
+            elif etype == "message" and not parts_ok(entry.get("parts")):
+                entry = _cleaned(entry, lineno, warnings)
+            parent = NO_PARENT
+            if pid is not None:
+                found = self._pos.get(pid) if pid.__class__ is str else None
+                if found is None:
+                    warnings.append(f"line {lineno}: parent {pid} not found; entry kept as a root")
+                else:
+                    parent = found
+            self._add_node(entry, parent)
+            added.append(entry)
+        return added, warnings
 
     def _note_metadata(self, entry: Entry) -> None:
         t = entry.get("type")
@@ -67,6 +108,7 @@ class Tree:
         kept_lines: list[int] = []
         forward: list[tuple[int, int]] = []  # (index, line) whose parent is not seen yet
         note = tree._note_metadata
+        ok = parts_ok
         for entry, lineno in zip(entries, linenos, strict=True):
             eid = entry.get("id")
             if eid.__class__ is not str or not eid:
@@ -77,10 +119,16 @@ class Tree:
                 warnings.append(f"line {lineno}: duplicate id {eid} ignored (first seen on line {first})")
                 continue
             etype = entry.get("type")
-            if etype not in ENTRY_TYPES:
-                warnings.append(f"line {lineno}: unknown entry type {etype!r} kept but not interpreted")
-            index = len(kept)
             pid = entry.get("parent_id")
+            if etype not in ENTRY_TYPES:
+                if etype == SYSTEM_PROMPT_TYPE:  # Go kit's /share line 2: parentless, never a parent
+                    tree.system_prompt_entry = entry
+                    pid = None
+                else:
+                    warnings.append(f"line {lineno}: unknown entry type {etype!r} kept but not interpreted")
+            elif etype == "message" and not ok(entry.get("parts")):
+                entry = _cleaned(entry, lineno, warnings)
+            index = len(kept)
             if pid is None:
                 parents.append(NO_PARENT)
             else:
@@ -126,12 +174,16 @@ class Tree:
         return True  # longer than the tree: already a loop
 
     def default_leaf(self) -> str | None:
-        """Last entry in file order; a trailing `kit:leaf` marker points at its parent instead."""
-        if not self.entries:
+        """Last entry in file order; a trailing `kit:leaf` marker points at its parent instead, and a
+        `system_prompt` entry is passed over (nothing is appended under it)."""
+        i = len(self.entries) - 1
+        while i >= 0 and self.entries[i].get("type") == SYSTEM_PROMPT_TYPE:
+            i -= 1
+        if i < 0:
             return None
-        last = self.entries[-1]
-        if is_leaf_marker(last) and self._parent[-1] != NO_PARENT:
-            return str(self.entries[self._parent[-1]]["id"])
+        last = self.entries[i]
+        if is_leaf_marker(last) and self._parent[i] != NO_PARENT:
+            return str(self.entries[self._parent[i]]["id"])
         return str(last["id"])
 
     # --- queries ----------------------------------------------------------------------------------
@@ -179,3 +231,11 @@ class Tree:
     def index_of(self, entry_id: str) -> int:
         """Position in file order."""
         return self._pos[entry_id]
+
+
+def _cleaned(entry: Entry, lineno: int, warnings: list[str]) -> Entry:
+    """A copy of a message entry with only the parts kit can read (the file is never rewritten, and
+    the caller's dict, which may be a store's, is left as it was); every other field is kept."""
+    parts, notes = clean_parts(entry.get("parts"))
+    warnings.extend(f"line {lineno}: {note}" for note in notes)
+    return {**entry, "parts": parts}
