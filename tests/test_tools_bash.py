@@ -1,10 +1,12 @@
-"""bash tool: exit codes, cwd, timeouts, truncation with the full output kept."""
+"""bash tool: exit codes, cwd, timeouts, truncation with the full output kept, no process outliving kit."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -206,3 +208,122 @@ def test_ctrl_c_while_the_command_starts_still_stops_it_and_leaves_no_temp_file(
     assert res.details["aborted"] is True
     assert not _alive(int((ctx.cwd / "child.pid").read_text()))
     assert list(temp.iterdir()) == []
+
+
+# A stand-in for kit: runs one bash tool call through the registry in a worker thread that then ends
+# (as the API runs a streamed turn), says so, then waits for its stdin to close (or for the SIGKILL).
+_KIT_RUNNING_BASH = """
+import sys, threading
+from pathlib import Path
+from kit_py.tools import BUILTIN_TOOLS, ToolContext, run_tool
+call = lambda: run_tool(BUILTIN_TOOLS["bash"], {"command": sys.argv[1]}, ToolContext(cwd=Path.cwd()))
+turn = threading.Thread(target=call)
+turn.start()
+turn.join()
+print("returned", flush=True)
+sys.stdin.read()
+"""
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _running(pid: int) -> bool:
+    """One look: the process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        children = {child for child, ppid in parents.items() if ppid == parent} - found
+        found |= children
+        todo.extend(children)
+    return found
+
+
+def _read_pids(path: Path, count: int) -> set[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if path.exists() and len(lines := path.read_text().split()) >= count:
+            return {int(line) for line in lines}
+        time.sleep(0.02)
+    raise AssertionError(f"the command did not record {count} pids: {path.read_text()!r}")
+
+
+# Grandchildren in the background, two of them ignoring SIGTERM (so SIGKILL must follow).
+_SPAWN_GRANDCHILDREN = (
+    "sleep 300 & echo $! >> pids; "
+    "bash -c 'trap \"\" TERM; sleep 300 & echo $! >> pids; exec sleep 300' & echo $! >> pids; "
+    "echo $$ > shell.pid"
+)
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["kit killed during the command", "kit killed after the call left jobs", "kit exits after the call"],
+)
+def test_the_commands_processes_do_not_outlive_kit(tmp_path: Path, when: str) -> None:
+    during = when == "kit killed during the command"
+    command = _SPAWN_GRANDCHILDREN + ("; wait" if during else "")
+    kit = subprocess.Popen(
+        [sys.executable, "-c", _KIT_RUNNING_BASH, command],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(_REPO)},
+    )
+    pids: set[int] = set()
+    try:
+        pids = _read_pids(tmp_path / "pids", 3)
+        assert kit.stdout is not None and kit.stdin is not None
+        if not during:  # background jobs still outlive the call itself, while kit runs
+            assert kit.stdout.readline() == b"returned\n"
+            assert all(_running(pid) for pid in pids)
+        pids |= _read_pids(tmp_path / "shell.pid", 1)
+        pids |= _descendants(kit.pid)  # every process kit started, the watchdog included
+        if when == "kit exits after the call":
+            kit.stdin.close()
+        else:
+            kit.kill()
+        kit.wait(10)
+        deadline = time.monotonic() + 5
+        while (left := {pid for pid in pids if _running(pid)}) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left, f"still running after kit ended: {left}"
+    finally:
+        kit.kill()
+        kit.wait()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_watchdog_is_started_again(ctx: ToolContext) -> None:
+    def watchdogs() -> set[int]:
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                pid, (state, ppid) = int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()[:2]
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if int(ppid) == os.getpid() and state != "Z" and b"kit-bash-watchdog" in cmdline:
+                    found.add(pid)
+        return found
+
+    run_tool(BASH, {"command": "true"}, ctx)
+    (first,) = watchdogs()
+    os.kill(first, signal.SIGKILL)  # e.g. a command ran `killall bash`
+    while first in watchdogs():
+        time.sleep(0.01)
+    res = run_tool(BASH, {"command": "echo still works"}, ctx)
+    assert res.content == "still works" and not res.is_error
+    (second,) = watchdogs()
+    assert second != first

@@ -1,4 +1,9 @@
-"""bash: run a shell command in the working directory with a timeout and bounded output."""
+"""bash: run a shell command in the working directory with a timeout and bounded output.
+
+Every command runs in a process group of its own, and that group must not outlive kit, however kit
+ends (SIGKILL included: then nothing in kit runs any more). A watchdog process, started once per kit
+process, does it: see _Watchdog.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -37,6 +43,146 @@ PARAMETERS: dict[str, Any] = {
     "required": ["command"],
     "additionalProperties": False,
 }
+
+# The watchdog's script (bash, in a session of its own). Its stdin is a socket whose other end only kit
+# holds: kit sends "+PGID" when a command starts and "-PGID" once its group has ended. End of file means
+# kit is gone, whatever killed it: then every group still registered gets SIGTERM, and SIGKILL 0.5 s
+# later if anything is left (the same steps as a timeout). While groups are registered it wakes every
+# 2 s to forget those that ended by themselves (background jobs left behind by a command), so a group
+# id the system gives out again later is not killed.
+_WATCHDOG_SCRIPT = r"""
+groups=' '
+while :; do
+    if [[ $groups == ' ' ]]; then read -r line; else read -r -t 2 line; fi
+    status=$?
+    if ((status == 0)); then
+        case $line in
+            +*) groups+="${line#+} " ;;
+            -*) groups=${groups/ ${line#-} / } ;;
+        esac
+    elif ((status > 128)); then
+        for g in $groups; do kill -0 -- "-$g" 2>/dev/null || groups=${groups/ $g / }; done
+    else
+        break
+    fi
+done
+set -- $groups
+(($#)) || exit 0
+kill -s TERM -- "${@/#/-}" 2>/dev/null
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    alive=0
+    for g; do kill -0 -- "-$g" 2>/dev/null && alive=1; done
+    ((alive)) || exit 0
+    sleep 0.05 2>/dev/null || break
+done
+kill -s KILL -- "${@/#/-}" 2>/dev/null
+"""
+
+
+_NO_SIGPIPE = getattr(socket, "MSG_NOSIGNAL", 0)  # Linux; elsewhere Python ignores SIGPIPE anyway
+
+
+class _Watchdog:
+    """Kills the commands' process groups when kit dies, however it dies.
+
+    Nothing in a SIGKILLed process runs, so another process must notice. The watchdog is a small bash
+    script, a child of kit in a session of its own (terminal signals and killpg of a command's group do
+    not reach it), reading a socket whose other end is held by kit only (close-on-exec, dropped in forked
+    children): the kernel closes it when kit ends, for any reason and whichever thread ran the command.
+    One watchdog serves every call, so a call costs two small writes. It also covers background jobs
+    that a command leaves running: they live on as before, until kit ends. (PR_SET_PDEATHSIG would only
+    reach the direct child, not the grandchildren, and fires when the thread that started it exits.)
+    Protection is best effort: if the watchdog cannot be started the command still runs.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._running: set[int] = set()  # groups whose leader kit has not reaped yet
+        self._retired: list[subprocess.Popen[bytes]] = []  # earlier watchdogs, not yet reaped
+
+    def ready(self) -> None:
+        """Make sure a watchdog runs, before a command starts."""
+        with self._lock:
+            self._retired = [proc for proc in self._retired if proc.poll() is None]
+            if self._proc is None or self._proc.poll() is not None:
+                self._restart()
+
+    def watch(self, pgid: int) -> None:
+        with self._lock:
+            self._running.add(pgid)
+            if not self._send(b"+%d\n" % pgid):
+                self._restart()
+
+    def release(self, pgid: int) -> None:
+        """The group's leader was reaped: forget the group if nothing is left in it."""
+        try:
+            os.killpg(pgid, 0)
+            ended = False
+        except ProcessLookupError:
+            ended = True
+        except PermissionError:
+            ended = False
+        with self._lock:
+            self._running.discard(pgid)
+            if ended:
+                self._send(b"-%d\n" % pgid)
+
+    def _send(self, line: bytes) -> bool:
+        """False if the watchdog is gone (never SIGPIPE, never block)."""
+        if self._sock is None:
+            return False
+        try:
+            self._sock.send(line, _NO_SIGPIPE | socket.MSG_DONTWAIT)
+        except BlockingIOError:  # it is alive but not reading: nothing better to do
+            return True
+        except OSError:
+            return False
+        return True
+
+    def _restart(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            if self._proc.poll() is None:  # dying (its socket is closed): reap it later
+                self._retired.append(self._proc)
+            self._proc = None
+        ours, theirs = socket.socketpair()
+        try:
+            self._proc = subprocess.Popen(
+                ["bash", "-c", 'eval "$KIT_BASH_WATCHDOG"', "kit-bash-watchdog"],
+                cwd="/",
+                stdin=theirs.fileno(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env={"PATH": os.environ.get("PATH", os.defpath), "KIT_BASH_WATCHDOG": _WATCHDOG_SCRIPT},
+            )
+        except OSError:
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        self._sock = ours
+        for pgid in self._running:
+            self._send(b"+%d\n" % pgid)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: the parent's watchdog and commands are not ours, and holding the parent's
+        socket would hide the parent's death from its watchdog."""
+        self._lock = threading.Lock()
+        if self._sock is not None:
+            self._sock.close()
+        if self._proc is not None:
+            self._retired.append(self._proc)  # not our child: poll() just forgets it
+        self._sock, self._proc = None, None
+        self._running = set()
+
+
+_WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.forget_after_fork)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -172,6 +318,7 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     try:
         try:
             with _ctrl_c_held():
+                _WATCHDOG.ready()
                 proc = subprocess.Popen(
                     ["bash", "-c", command],
                     cwd=ctx.cwd,
@@ -181,6 +328,7 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                     start_new_session=True,
                     env=env,
                 )
+                _WATCHDOG.watch(proc.pid)
             stopped = _pump(proc, sink, timeout, ctx)
         except KeyboardInterrupt:  # Ctrl-C: stop the command, keep its output so far
             if proc is None:
@@ -203,6 +351,9 @@ def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         if proc is not None:
             proc.wait()
         raise
+    finally:
+        if proc is not None and proc.returncode is not None:
+            _WATCHDOG.release(proc.pid)
     if stopped == "interrupted":
         raise ToolInterrupted(result)
     return result
