@@ -23,7 +23,7 @@ from kit_py.compaction import plan as planner
 from kit_py.compaction import prompts
 from kit_py.config import Settings
 from kit_py.session import format as fmt
-from kit_py.session.context import pre_compaction_chain
+from kit_py.session.context import kept_segment
 
 if TYPE_CHECKING:
     from kit_py.session import SessionManager
@@ -187,7 +187,7 @@ def _planning_path(session: SessionManager, path: list[dict[str, Any]]) -> list[
     """The path, preceded by the kept segment of a Go kit ROOT compaction (not on the path itself)."""
     if not path or path[0].get("type") != "compaction" or path[0].get("parent_id"):
         return path
-    return pre_compaction_chain(session.tree, path[0], []) + path
+    return kept_segment(session.tree, path[0]) + path
 
 
 def _cut_on_path(plan: planner.CompactionPlan, on_path: set[str]) -> planner.CompactionPlan | None:

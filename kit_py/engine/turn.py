@@ -108,7 +108,7 @@ def run_turn(
             messages = without_images(messages)
         return llm.LLMRequest(
             model=settings.model,
-            messages=llm.to_llm_messages(messages),
+            messages=llm.to_llm_messages(messages, settings.model),
             api_base=settings.api_base,
             api_key=settings.api_key,
             max_tokens=settings.max_tokens,

@@ -1,11 +1,14 @@
 """The LLM context for a leaf (docs/session-format.md): summary, kept segment, then the path after it.
 
-Pure: reads a `Tree`, does no I/O. Messages are the entry dicts themselves (no copies, treat
-them as read-only); synthesized messages (compaction summary, branch context) have no id.
+Pure: reads a `Tree`, does no I/O and never raises on file data; what it had to leave out is described
+in `Context.warnings`. Messages are the entry dicts themselves when they are sent as stored (treat them
+as read-only); a message sent changed (malformed parts left out, an interrupted answer marked) is a
+shallow copy, and synthesized messages (compaction summary, branch context) have no id.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +17,28 @@ from kit_py.session.format import text_part
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
+Warn = Callable[[str], None]
 
 SUMMARY_PREFIX = "The conversation history before this point was compacted into the following summary:\n\n"
-FAILED_STOP_REASONS = frozenset({"aborted", "error"})
-"""`stop_reason`s of assistant answers that are never replayed and whose usage is not trusted."""
+FAILED_STOP_REASONS = ("aborted", "error")  # a tuple: `in` never raises on an unhashable file value
+"""`stop_reason`s of assistant answers whose usage is not trusted. An `error` answer is never replayed;
+an `aborted` one (interrupted by the user) is replayed as its text plus `INTERRUPTED_MARKER`."""
+INTERRUPTED_MARKER = "[interrupted by the user]"
+SYSTEM_PROMPT_TYPE = "system_prompt"
+"""Go kit's `/share` exports carry the system prompt as a parentless entry of this type (DESIGN.md §3)."""
+ROLES = ("user", "assistant", "tool", "system")
+MAX_WARNINGS = 20
+
+# The data fields (strings) each part type needs; a part without them is skipped. `finish` is Go kit's
+# end-of-turn marker: valid, carries nothing to send.
+PART_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "reasoning": ("thinking",),
+    "tool_call": ("id", "name", "input"),
+    "tool_result": ("tool_call_id", "content"),
+    "image": ("data", "media_type"),
+    "finish": (),
+}
 
 
 @dataclass
@@ -28,6 +49,22 @@ class Context:
     model: str | None = None
     thinking_level: str | None = None
     compaction: Entry | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What was left out or guessed at because of the file's data, each once (for a notice); after
+    `MAX_WARNINGS` a last line counts the others."""
+    _seen: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def warn(self, text: str) -> None:
+        if text in self._seen:
+            return
+        self._seen.add(text)
+        more = len(self._seen) - MAX_WARNINGS
+        if more <= 0:
+            self.warnings.append(text)
+            return
+        if more > 1:
+            self.warnings.pop()
+        self.warnings.append(f"... and {more} more problem{'s' if more > 1 else ''} of this session's data")
 
 
 def summary_message(summary: str) -> Entry:
@@ -39,19 +76,121 @@ def branch_summary_message(summary: str) -> Entry:
     return {"type": "message", "role": "user", "parts": [text_part(f"[Branch context: {summary}]")]}
 
 
-def pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> list[Entry]:
-    """The path the compaction `comp` summarised, ending just before it (root -> that entry).
+def part_problem(part: Any) -> str | None:
+    """Why a message part cannot be sent (None when it can), as "a ... part ..."."""
+    if not isinstance(part, dict):
+        return f"a part that is not an object ({_kind(part)})"
+    ptype = part.get("type")
+    if not isinstance(ptype, str) or ptype not in PART_FIELDS:
+        return f"a part of unknown type {ptype!r}"
+    fields = PART_FIELDS[ptype]
+    article = "an" if ptype[0] in "aeiou" else "a"
+    data = part.get("data")
+    if not isinstance(data, dict):
+        return f"{article} {ptype} part whose data is {_kind(data)}"
+    for key in fields:
+        if not isinstance(data.get(key), str):
+            return f"{article} {ptype} part without a string {key!r}"
+    return None
 
-    `path_before` is the part of the leaf's path above `comp`. kit_py compactions have a parent, so
-    that is simply the answer. Go kit writes them as roots (empty `path_before`): then it is the
-    chain ending at the last entry before the compaction in file order that descends from
-    `first_kept_entry_id` (docs/session-format.md), or [] when that entry is missing. Context building and
-    compaction planning (the kept segment of a root compaction) both use it.
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+# --- kept segments -----------------------------------------------------------------------------------
+
+
+def kept_segment(tree: Tree, comp: Entry, warn: Warn | None = None) -> list[Entry]:
+    """The entries the compaction `comp` keeps verbatim, from its `first_kept_entry_id` on (path order).
+
+    With a parent (kit_py): the path from `first_kept_entry_id` up to `comp`. Without one (Go kit): the
+    part of the context of the entry written just before `comp` in file order, from that entry on
+    (docs/session-format.md). Context building and compaction planning both use it.
     """
-    if path_before:
-        return path_before
-    first_kept = comp.get("first_kept_entry_id")
-    if not isinstance(first_kept, str) or first_kept not in tree.by_id:
+    parent = tree.parent_of(comp["id"]) if comp.get("id") in tree.by_id else None
+    before = tree.path(parent) if parent is not None else []
+    return _kept_segment(tree, comp, before, warn or (lambda text: None))
+
+
+def _kept_segment(tree: Tree, comp: Entry, before: list[Entry], warn: Warn) -> list[Entry]:
+    """`kept_segment` with the path above `comp` given (empty for a root).
+
+    The kept segment of a root compaction is defined through the context of an earlier entry, whose
+    own last compaction may be a root compaction too (Go kit after `/compact` twice): that chain is
+    followed down iteratively, then the contexts are built back up.
+    """
+    chain: list[tuple[Entry, list[Entry], int]] = []  # (compaction, the path it looks into, its compaction)
+    seen: set[int] = set()
+    while True:
+        seen.add(id(comp))
+        first = comp.get("first_kept_entry_id")
+        if not first:  # Go kit writes "" when it keeps nothing
+            kept: list[Entry] = []
+            break
+        if not isinstance(first, str):
+            warn(f"compaction {comp.get('id')}: first_kept_entry_id is not an id; nothing before it is kept")
+            kept = []
+            break
+        if before:
+            found = _from_entry(before, first)
+            if found is not None:
+                kept = found
+                break
+        previous = _written_before(tree, comp) if not before else before[-1]
+        looked_into = tree.path(previous["id"]) if previous is not None else []
+        at = _last_compaction(looked_into)
+        if at < 0:
+            kept = _from_entry(looked_into, first) or _fallback(tree, comp, first, warn)
+            break
+        inner = looked_into[at]
+        if id(inner) in seen:  # only a damaged file can loop
+            kept = _fallback(tree, comp, first, warn)
+            break
+        chain.append((comp, looked_into, at))
+        comp, before = inner, looked_into[:at]
+    while chain:
+        comp, looked_into, at = chain.pop()
+        context = [looked_into[at], *kept, *looked_into[at + 1 :]]
+        first = comp["first_kept_entry_id"]
+        kept = _from_entry(context, first) or _fallback(tree, comp, first, warn)
+    return kept
+
+
+def _from_entry(entries: list[Entry], entry_id: str) -> list[Entry] | None:
+    for i, entry in enumerate(entries):
+        if entry.get("id") == entry_id:
+            return entries[i:]
+    return None
+
+
+def _last_compaction(path: list[Entry]) -> int:
+    for i in range(len(path) - 1, -1, -1):
+        if path[i].get("type") == "compaction":
+            return i
+    return -1
+
+
+def _written_before(tree: Tree, entry: Entry) -> Entry | None:
+    """The tree entry written just before `entry` (the leaf when Go kit appended a root compaction)."""
+    if entry.get("id") not in tree.by_id:
+        return None
+    entries = tree.entries
+    for i in range(tree.index_of(entry["id"]) - 1, -1, -1):
+        if entries[i].get("type") != SYSTEM_PROMPT_TYPE:  # not part of the tree
+            return entries[i]
+    return None
+
+
+def _fallback(tree: Tree, comp: Entry, first_kept: str, warn: Warn) -> list[Entry]:
+    """The ancestor chain through `first_kept`, ending at the last entry written before `comp` that
+    descends from it, from `first_kept` on: for files whose compaction does not match what was written
+    before it."""
+    if first_kept not in tree.by_id:
+        warn(
+            f"compaction {comp.get('id')}: its first kept entry {first_kept} is missing; "
+            "nothing before it is kept"
+        )
         return []
     descendants = {first_kept}
     stack = [first_kept]
@@ -61,108 +200,196 @@ def pre_compaction_chain(tree: Tree, comp: Entry, path_before: list[Entry]) -> l
                 descendants.add(child)
                 stack.append(child)
     entries = tree.entries
-    for i in range(tree.index_of(comp["id"]) - 1, -1, -1):
+    end = tree.index_of(comp["id"]) if comp.get("id") in tree.by_id else len(entries)
+    kept: list[Entry] = []
+    for i in range(end - 1, -1, -1):
         eid = entries[i]["id"]
         if eid in descendants:
-            return tree.path(eid)
-    return []
+            kept = _from_entry(tree.path(eid), first_kept) or []
+            break
+    what = "kept its chain instead" if kept else "kept nothing"
+    warn(
+        f"compaction {comp.get('id')}: its first kept entry {first_kept} is not in the context "
+        f"before it; {what}"
+    )
+    return kept
+
+
+# --- model and system prompt -------------------------------------------------------------------------
 
 
 def current_model(tree: Tree, leaf: str | None = None) -> tuple[str, str, str | None] | None:
     """(provider, model_id, thinking_level) of the last model_change on the effective path."""
-    path = tree.path(leaf)
-    found = _last_on_path(tree, path, _is_model_change)
+    found, _system = _settings(tree, tree.path(leaf))
     if found is None:
         return None
     return (str(found.get("provider", "")), str(found.get("model_id", "")), found.get("thinking_level"))
 
 
-def _last_on_path(tree: Tree, path: list[Entry], wanted: Callable[[Entry], bool]) -> Entry | None:
-    """The last entry on the path that is `wanted`, looking behind Go kit's root compactions if needed
-    (what a compaction summarized is still searched: model changes and system prompts outlive it)."""
+def _settings(tree: Tree, path: list[Entry]) -> tuple[Entry | None, Entry | None]:
+    """The last `model_change` and the last `system` message on the path, looking behind Go kit's root
+    compactions if needed (what a compaction summarized is still searched: model changes and system
+    prompts outlive it). Behind a root compaction lies the path of the entry written just before it."""
+    change: Entry | None = None
+    system: Entry | None = None
     seen: set[str] = set()
     while True:
         for entry in reversed(path):
-            if wanted(entry):
-                return entry
+            etype = entry.get("type")
+            if etype == "model_change":
+                change = change or entry
+            elif etype == "message" and system is None and entry.get("role") == "system":
+                system = entry
+            else:
+                continue
+            if change is not None and system is not None:
+                return change, system
         if not path or path[0].get("type") != "compaction" or path[0]["id"] in seen:
-            return None
+            return change, system
         seen.add(path[0]["id"])
-        path = pre_compaction_chain(tree, path[0], [])
+        previous = _written_before(tree, path[0])
+        path = tree.path(previous["id"]) if previous is not None else []
 
 
-def _is_model_change(entry: Entry) -> bool:
-    return entry.get("type") == "model_change"
+_prompt_seen: weakref.WeakKeyDictionary[Tree, tuple[int, Entry | None]] = weakref.WeakKeyDictionary()
 
 
-def _is_system_message(entry: Entry) -> bool:
-    return entry.get("type") == "message" and entry.get("role") == "system"
+def _system_prompt_entry(tree: Tree) -> Entry | None:
+    """The last Go kit `system_prompt` entry with text (it has no parent: it is on no path).
+
+    Entries are only ever appended to a tree, so each is looked at once per tree."""
+    seen, found = _prompt_seen.get(tree, (0, None))
+    entries = tree.entries
+    for i in range(seen, len(entries)):
+        entry = entries[i]
+        if (
+            entry.get("type") == SYSTEM_PROMPT_TYPE
+            and isinstance(entry.get("content"), str)
+            and entry["content"]
+        ):
+            found = entry
+    _prompt_seen[tree] = (len(entries), found)
+    return found
 
 
-def system_first(messages: list[Entry]) -> list[Entry]:
-    """The latest system message first and no other (docs/session-format.md): a later one replaces
-    the earlier."""
-    systems = [m for m in messages if m.get("role") == "system"]
-    if not systems:
-        return messages
-    return [systems[-1], *(m for m in messages if m.get("role") != "system")]
-
-
-def _kept_segment(chain: list[Entry], first_kept: Any) -> list[Entry]:
-    for i, entry in enumerate(chain):
-        if entry["id"] == first_kept:
-            return chain[i:]
-    return []
+# --- the context -------------------------------------------------------------------------------------
 
 
 def build_context(tree: Tree, leaf: str | None = None) -> Context:
     """Messages to send for the path ending at `leaf` (default: the tree's leaf)."""
     ctx = Context()
     path = tree.path(leaf)
-    comp_index = -1
-    for i in range(len(path) - 1, -1, -1):
-        if path[i].get("type") == "compaction":
-            comp_index = i
-            break
-    if comp_index < 0:
+    at = _last_compaction(path)
+    if at < 0:
         replay = path
     else:
-        comp = path[comp_index]
+        comp = path[at]
         ctx.compaction = comp
-        chain = pre_compaction_chain(tree, comp, path[:comp_index])
-        kept = _kept_segment(chain, comp.get("first_kept_entry_id"))
-        replay = path[comp_index : comp_index + 1] + kept + path[comp_index + 1 :]
+        replay = [comp, *_kept_segment(tree, comp, path[:at], ctx.warn), *path[at + 1 :]]
 
-    change = _last_on_path(tree, path, _is_model_change)
+    change, system = _settings(tree, path)
     if change is not None:
         ctx.provider = change.get("provider")
         ctx.model = change.get("model_id")
         ctx.thinking_level = change.get("thinking_level")
-
-    system = _last_on_path(tree, path, _is_system_message)
     if system is not None:
-        _emit(ctx, system, system)
-    dropped_calls: set[str] = set()
+        message = _clean(system, ctx.warn)
+        if message is not None:
+            _emit(ctx, message, system)
+    elif path:
+        prompt = _system_prompt_entry(tree)
+        if prompt is not None:
+            _emit(ctx, {"type": "message", "role": "system", "parts": [text_part(prompt["content"])]}, prompt)
+    _replay(ctx, replay)
+    return ctx
+
+
+def _replay(ctx: Context, replay: list[Entry]) -> None:
+    """Turn the replayed entries into messages: failed answers out, interrupted ones marked, and every
+    tool result right after the call it answers (a call without a result, or the reverse, is a 400)."""
+    messages, entry_ids, warn = ctx.messages, ctx.entry_ids, ctx.warn
+    dropped: set[str] = set()  # calls of answers that are not replayed: their results go silently
+    waiting: dict[str, None] = {}  # calls of the last assistant message still waiting for a result
+    waiting_at = -1  # index of that message in `messages`
+
+    def close(report: bool) -> None:
+        """Take the calls that got no result out of the assistant message that made them."""
+        message = messages[waiting_at]
+        if report:
+            warn(f"entry {message.get('id')}: tool call(s) {', '.join(waiting)} have no result; not sent")
+        parts = [p for p in message["parts"] if not (p["type"] == "tool_call" and p["data"]["id"] in waiting)]
+        messages[waiting_at] = {**message, "parts": parts}
+        waiting.clear()
+
     for entry in replay:
         etype = entry.get("type")
-        if etype == "compaction":
-            if entry is ctx.compaction:  # an older compaction inside the kept segment adds nothing
-                _emit(ctx, summary_message(str(entry.get("summary", ""))), entry)
-        elif etype == "branch_summary":
-            _emit(ctx, branch_summary_message(str(entry.get("summary", ""))), entry)
-        elif etype == "message":
+        if etype == "message":
             role = entry.get("role")
-            if role == "system":  # only the latest one is sent, first (above)
+            if role == "system":  # only the latest one is sent, first (build_context)
                 continue
-            if role == "assistant" and entry.get("stop_reason") in FAILED_STOP_REASONS:
-                dropped_calls.update(_tool_call_ids(entry))
+            if role not in ROLES:
+                warn(f"entry {entry.get('id')}: a message with the unknown role {role!r} is not sent")
                 continue
-            if role == "tool" and dropped_calls:
-                entry = _without_results(entry, dropped_calls)
-                if not entry["parts"]:
+            message = _clean(entry, warn)
+            if message is None:
+                continue
+            if role == "tool":
+                message = _answered(message, waiting, dropped, warn)
+                if message is None:
                     continue
-            _emit(ctx, entry, entry)
-    return ctx
+            else:
+                if waiting:
+                    close(True)
+                if role == "assistant":
+                    stop = entry.get("stop_reason")
+                    calls = [p["data"]["id"] for p in message["parts"] if p["type"] == "tool_call"]
+                    if stop in FAILED_STOP_REASONS:
+                        dropped.update(calls)
+                        message = _interrupted(message) if stop == "aborted" else None
+                        if message is None:
+                            continue
+                    elif calls:
+                        waiting.update(dict.fromkeys(calls))
+                        waiting_at = len(messages)
+        elif etype == "compaction" or etype == "branch_summary":
+            summary = entry.get("summary")
+            if etype == "compaction":
+                if entry is not ctx.compaction:  # an older compaction inside the kept segment adds nothing
+                    continue
+                message = summary_message(summary if isinstance(summary, str) else "")
+            elif isinstance(summary, str) and summary:
+                message = branch_summary_message(summary)
+            else:
+                continue
+            if waiting:
+                close(True)
+        else:
+            continue
+        messages.append(message)
+        entry_ids.append(entry["id"])
+    if waiting:
+        close(False)  # calls at the very end are still running (or are repaired on the next turn)
+
+
+def _answered(message: Entry, waiting: dict[str, None], dropped: set[str], warn: Warn) -> Entry | None:
+    """The tool message with only results of the waiting calls (each answered once)."""
+    parts = message["parts"]
+    keep = []
+    for part in parts:
+        if part["type"] != "tool_result":
+            continue
+        call = part["data"]["tool_call_id"]
+        if call in waiting:
+            del waiting[call]
+            keep.append(part)
+        elif call not in dropped:
+            warn(
+                f"entry {message.get('id')}: a result for tool call {call}, which is not right before it, "
+                "is not sent"
+            )
+    if not keep:
+        return None
+    return message if len(keep) == len(parts) else {**message, "parts": keep}
 
 
 def _emit(ctx: Context, message: Entry, source: Entry) -> None:
@@ -170,31 +397,33 @@ def _emit(ctx: Context, message: Entry, source: Entry) -> None:
     ctx.entry_ids.append(source["id"])
 
 
-def _parts(entry: Entry) -> list[Entry]:
+def _clean(entry: Entry, warn: Warn) -> Entry | None:
+    """The message with only parts that can be sent (the entry itself when all can), or None when its
+    `parts` is not a list."""
     parts = entry.get("parts")
-    return [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
-
-
-def _tool_call_ids(entry: Entry) -> list[str]:
-    return [
-        p["data"]["id"]
-        for p in _parts(entry)
-        if p.get("type") == "tool_call" and isinstance(p.get("data"), dict) and "id" in p["data"]
-    ]
-
-
-def _without_results(entry: Entry, dropped: set[str]) -> Entry:
-    """A shallow copy of a tool message without the results of calls that were not replayed."""
-    parts = _parts(entry)
-    keep = [
-        p
-        for p in parts
-        if not (
-            p.get("type") == "tool_result"
-            and isinstance(p.get("data"), dict)
-            and p["data"].get("tool_call_id") in dropped
-        )
-    ]
-    if len(keep) == len(parts):
+    if not isinstance(parts, list):
+        warn(f"entry {entry.get('id')}: a message whose parts are not a list is not sent")
+        return None
+    for part in parts:
+        if part_problem(part) is not None:
+            break
+    else:
         return entry
-    return {**entry, "parts": keep}
+    kept = []
+    for part in parts:
+        problem = part_problem(part)
+        if problem is None:
+            kept.append(part)
+        else:
+            warn(f"entry {entry.get('id')}: {problem} is skipped")
+    return {**entry, "parts": kept}
+
+
+def _interrupted(message: Entry) -> Entry | None:
+    """An answer the user interrupted, as its text marked as interrupted (reasoning and unfinished tool
+    calls left out), so "continue" works; None when it has no text."""
+    texts = [p["data"]["text"] for p in message["parts"] if p["type"] == "text" and p["data"]["text"]]
+    if not texts:
+        return None
+    text = "\n".join(texts) + f"\n\n{INTERRUPTED_MARKER}"
+    return {**message, "parts": [text_part(text)]}
