@@ -243,13 +243,18 @@ def test_an_approve_callback_that_raises_fails_the_turn_with_a_tool_error(api):
     session = Agent(tools=["write", "bash"]).session(safe_mode=True, approve=approve)
     api.reply("hello")
     session.run("hi")
-    before = session.entries
+    before = session.messages
     write_then_bash(api)
     with pytest.raises(ToolError, match="approve callback raised ZeroDivisionError") as raised:
         session.run("plan and run")
     assert isinstance(raised.value, AgentError)
     assert isinstance(raised.value.__cause__, ZeroDivisionError)
-    assert session.entries == before
+    assert session.messages == before, "the failed turn is stepped back from"
+    stored = session.entries  # kept off the branch, every call answered
+    parts = [p for e in stored for p in e.get("parts", [])]
+    calls = {p["data"]["id"] for p in parts if p["type"] == "tool_call"}
+    results = {p["data"]["tool_call_id"] for p in parts if p["type"] == "tool_result"}
+    assert calls and calls == results
     assert not Path("plan.md").exists()
 
 

@@ -102,14 +102,15 @@ def test_auto_compaction_from_the_config_files_at_the_threshold(run_kit, provide
     )
     added = new_lines(session.path, before)
     assert [(e["type"], e.get("role")) for e in added] == [
+        ("message", "user"),  # the prompt is on disk before any request, the summary's included
         ("compaction", None),
-        ("message", "user"),
         ("message", "assistant"),
     ]
-    comp = added[0]
-    assert comp["messages_removed"] == 4 and comp["tokens_before"] == tokens_before
+    comp = added[1]
+    assert comp["messages_removed"] == 4
+    assert comp["tokens_before"] == tokens_before + 2  # and the prompt "second", on disk before it
     assert result.stderr == (
-        f"kit: compacted: 4 messages -> summary, {tokens_before} -> {comp['tokens_after']} tokens\n"
+        f"kit: compacted: 4 messages -> summary, {comp['tokens_before']} -> {comp['tokens_after']} tokens\n"
     )
     assert chat["body"]["messages"] == [
         {"role": "user", "content": summary_text("## Goal\nAnswer the q-series.")},
@@ -139,7 +140,7 @@ def test_overflow_compacts_and_retries_once_then_a_second_overflow_is_an_error(r
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "fits now\n"
-    comp = new_lines(session.path, before)[0]
+    comp = new_lines(session.path, before)[1]
     assert (
         result.stderr == f"kit: compacted: 2 messages -> summary, {comp['tokens_before']} -> "
         f"{comp['tokens_after']} tokens\n"
@@ -165,13 +166,13 @@ def test_overflow_compacts_and_retries_once_then_a_second_overflow_is_an_error(r
         "context window"
     )
     written = new_lines(session.path, before)
-    assert [e["type"] for e in written] == ["compaction", "message", "message"]
-    assert written[1]["role"] == "user", "the prompt is kept"
+    assert [e["type"] for e in written] == ["message", "compaction", "message"]
+    assert written[0]["role"] == "user", "the prompt is kept"
     assert written[2]["role"] == "assistant" and written[2]["stop_reason"] == "error"
     assert len(provider.chat_requests) == 3 + 3
 
 
-def test_ctrl_c_during_auto_compaction_leaves_the_session_unchanged(kit_env, provider, workdir):
+def test_ctrl_c_during_auto_compaction_compacts_nothing_and_keeps_the_prompt(kit_env, provider, workdir):
     session, b = new_session(workdir)
     for i in range(4):
         b.user(f"q{i} " + "u" * 2400)
@@ -196,9 +197,15 @@ def test_ctrl_c_during_auto_compaction_leaves_the_session_unchanged(kit_env, pro
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert err.strip().splitlines()[-1] == "kit: compaction cancelled; the session is unchanged"
+    assert err.strip().splitlines()[-1] == (
+        "kit: compaction cancelled; nothing was compacted (your prompt is kept in the session)"
+    )
     assert out == ""
-    assert session.path.read_bytes() == before
+    after = session.path.read_bytes()
+    assert after.startswith(before)
+    added = [json.loads(line) for line in after[len(before) :].splitlines()]
+    assert [(e["type"], e.get("role")) for e in added] == [("message", "user")]
+    assert added[0]["parts"][0]["data"]["text"] == "next"
 
 
 def test_go_kit_file_with_a_root_compaction_continues(run_kit, provider, tmp_path):

@@ -313,7 +313,7 @@ def test_ctrl_c_or_a_failed_summary_leaves_the_session_unchanged(kit_env, workdi
     with pytest.raises(compactor.CompactionCancelled) as cancelled:
         compactor.compact_session(session, settings)
     assert isinstance(cancelled.value, KeyboardInterrupt)
-    assert cancelled.value.message == "compaction cancelled; the session is unchanged"
+    assert cancelled.value.message == "compaction cancelled; nothing was compacted"
     assert session.path.read_bytes() == before
     assert (session.leaf_id, len(session.entries)) == (leaf, count)
 
@@ -349,7 +349,7 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     b.user("first question")
     b.assistant("first answer")
     u2 = b.user("second question")
-    a2 = b.assistant("second answer")
+    b.assistant("second answer")
     provider.context_overflow()
     provider.reply("SUMMARY")
     provider.reply("It is a one-pixel image.")
@@ -378,9 +378,14 @@ def test_overflow_compacts_and_retries_once_without_images(kit_env, workdir, pro
     assert {e.reason for e in comp} == {"overflow"}
     assert comp[-1].text.startswith("compacted: 2 messages -> summary")
     stored = SessionManager.open(session.path).entries
-    assert [e["type"] for e in stored[-3:]] == ["compaction", "message", "message"]
-    assert stored[-3]["parent_id"] == a2["id"] and stored[-3]["first_kept_entry_id"] == u2["id"]
-    assert stored[-2]["parts"][1]["type"] == "image"  # the file keeps what the user sent
+    assert [(e["type"], e.get("role")) for e in stored[-3:]] == [
+        ("message", "user"),  # the prompt was on disk before the first request
+        ("compaction", None),
+        ("message", "assistant"),
+    ]
+    prompt = stored[-3]
+    assert stored[-2]["parent_id"] == prompt["id"] and stored[-2]["first_kept_entry_id"] == u2["id"]
+    assert prompt["parts"][1]["type"] == "image"  # the file keeps what the user sent
 
 
 def test_second_overflow_is_a_clear_error_keeping_the_prompt(kit_env, workdir, provider):
@@ -405,8 +410,8 @@ def test_second_overflow_is_a_clear_error_keeping_the_prompt(kit_env, workdir, p
     assert after.startswith(before)
     written = [json.loads(line) for line in after[len(before) :].splitlines()]
     assert [(e["type"], e.get("role"), e.get("stop_reason")) for e in written] == [
+        ("message", "user", None),  # written before the first request
         ("compaction", None, None),
-        ("message", "user", None),
         ("message", "assistant", "error"),
     ]
 

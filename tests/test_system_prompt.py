@@ -81,11 +81,16 @@ def test_resume_keeps_the_stored_prompt_and_a_new_flag_replaces_it(run_kit, kit_
 def test_auto_compaction_is_on_by_default_and_keeps_the_system_prompt_first(run_kit, kit_env, workdir, api):
     (workdir / ".kit.yml").write_text("context_window: 6000\n")  # threshold 3000, keep_recent 2000 tokens
     words = " ".join(f"word{j}" for j in range(500))  # ~1000 tokens, not one repeated chunk
-    for i in range(3):
-        api.reply(f"answer {i} {words}")
+    reported = [
+        {"prompt_tokens": 1000, "completion_tokens": 900},
+        {"prompt_tokens": 2100, "completion_tokens": 900},
+    ]
+    for i, usage in enumerate(reported):  # 1900 + a question fits; 3000 + a question does not
+        api.reply(f"answer {i} {words}", usage=usage)
         flags = ("--system-prompt", "Stay on topic.") if i == 0 else ("-c",)
         result = run_kit(*flags, f"question {i} {words}")
         assert result.returncode == 0, result.stderr
+        assert "compacted" not in result.stderr
     api.reply("SUMMARY OF EARLIER TURNS")
     api.reply("final answer")
     result = run_kit("-c", "last question")

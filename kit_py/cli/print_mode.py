@@ -185,7 +185,8 @@ def run_oneshot(conversation: Conversation, prompt: str, mode: OutputMode) -> in
         return int(failed.exit_code)
     except CompactionCancelled as cancelled:  # a KeyboardInterrupt: must come first
         sink.finish()
-        print(f"kit: {cancelled.message}", file=sys.stderr)
+        kept = " (your prompt is kept in the session)" if session.path else ""
+        print(f"kit: {cancelled.message}{kept}", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except (KitError, KeyboardInterrupt):
         sink.finish()

@@ -265,8 +265,13 @@ def _budget_cut(items: list[dict], keep_recent: int) -> int | None:
 
 
 def _forced_cut(items: list[dict]) -> int | None:
-    """Cut for `/compact` when everything fits: keep the last turn; a lone turn keeps its last step."""
+    """Cut for `/compact` when everything fits: keep the last turn; a lone turn keeps its last step.
+
+    A prompt not answered yet (the one a context overflow is being recovered for: it is written
+    before the request) is not a turn of its own: the last answered turn is kept with it."""
     starts = [j for j in range(1, len(items)) if is_turn_start(items[j])]
+    if len(starts) > 1 and starts[-1] == len(items) - 1 and items[-1].get("role") == "user":
+        return starts[-2]
     if starts:
         return starts[-1]
     points = [j for j in range(1, len(items)) if _is_cut_point(items[j])]

@@ -58,7 +58,7 @@ class CompactionCancelled(KeyboardInterrupt):
     A KeyboardInterrupt, so every existing Ctrl-C handler still stops; `message` says what happened.
     """
 
-    message = "compaction cancelled; the session is unchanged"
+    message = "compaction cancelled; nothing was compacted"
 
     def __init__(self) -> None:
         super().__init__(self.message)
@@ -144,12 +144,18 @@ def compact_session(
             prefix = _summarize(requests.turn_prefix, settings, budget)
     except KeyboardInterrupt:
         raise CompactionCancelled() from None
+    for asked, answer in ((requests.history, history), (requests.turn_prefix, prefix)):
+        if asked is not None and not (answer or "").strip():
+            raise errors.AgentError("the model returned an empty summary; nothing was compacted")
     text = prompts.combine_summaries(plan, history, prefix)
-    if not text.strip():
-        raise errors.AgentError("the model returned an empty summary; nothing was compacted")
     read, modified = planner.collect_file_ops(plan.summarized_messages, plan.previous_compaction)
     summary = prompts.finalize_summary(text, read, modified)
     tokens_after = planner.estimate_tokens_after(plan, summary)
+    if tokens_after >= plan.tokens_before:  # a summary longer than what it replaces helps nobody
+        raise errors.AgentError(
+            f"the summary would not shrink the conversation ({plan.tokens_before} -> {tokens_after} "
+            "tokens); nothing was compacted"
+        )
     entry = session.append(
         fmt.compaction(
             summary=summary,

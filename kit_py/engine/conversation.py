@@ -66,6 +66,8 @@ class Conversation:
         self.on_event = on_event
         self.failure_policy: FailurePolicy = failure_policy
         self._checked_model: str | None = None
+        self._said: set[str] = set()
+        """Warnings about damaged session data already shown, so each is said once."""
 
     # --- factories ----------------------------------------------------------------------------------
 
@@ -163,11 +165,28 @@ class Conversation:
         `settings` overrides this conversation's settings for one turn (API per-call options).
         """
         settings = settings or self.settings
-        entry = user_message(prompt) if isinstance(prompt, str) else prompt
+        entry = user_message(prompt) if isinstance(prompt, str) else dict(prompt)
+        entry.setdefault("timestamp", fmt.now_timestamp())  # when it was asked, not when answered
+        self.session.check_writable()  # never pay for an answer that cannot be kept
         self.check_model()
-        opening = [*self._preamble(settings), entry]
-        with self.discarding() if self.failure_policy == "discard" else nullcontext():
-            return run_turn(self.session, settings, opening, emit=self.on_event, tool_setup=self.tools)
+        opening = [*self._repairs(), *self._preamble(settings), entry]
+        try:
+            with self.discarding() if self.failure_policy == "discard" else nullcontext():
+                return run_turn(
+                    self.session,
+                    settings,
+                    opening,
+                    emit=self.on_event,
+                    tool_setup=self.tools,
+                    said=self._said,
+                )
+        finally:
+            self._tell_notices()
+
+    def _tell_notices(self) -> None:
+        """What the store noticed while appending (a repaired torn line, another writer): said once."""
+        for notice in self.session.take_notices():
+            self.on_event(events.Notice(notice))
 
     @contextmanager
     def discarding(self) -> Iterator[None]:
@@ -187,6 +206,23 @@ class Conversation:
         except BaseException:
             self._rewind(before, written)
             raise
+
+    def _repairs(self) -> list[Entry]:
+        """Results for tool calls a killed kit left unanswered at the leaf (recorded as interrupted),
+        so no call is ever sent to the model without its result."""
+        leaf = self.session.get(self.session.leaf_id) if self.session.leaf_id else None
+        if leaf is None or leaf.get("type") != "message" or leaf.get("role") != "assistant":
+            return []
+        parts = leaf.get("parts")
+        if not isinstance(parts, list):
+            return []
+        calls = [p["data"] for p in parts if isinstance(p, dict) and p.get("type") == "tool_call"]
+        calls = [c for c in calls if isinstance(c, dict) and "id" in c]
+        if not calls:
+            return []
+        note = "interrupted: kit stopped before this tool finished; no result was recorded"
+        results = [fmt.tool_result_part(str(c["id"]), str(c.get("name", "")), note, True) for c in calls]
+        return [fmt.message("tool", results)]
 
     def _preamble(self, settings: Settings) -> list[Entry]:
         """What must be recorded before the next user message: a new system prompt, a model change."""
@@ -262,6 +298,7 @@ class Conversation:
     def compact(self, focus: str | None = None) -> CompactionOutcome | None:
         """Summarize the older conversation now (`/compact`, `session.compact()`); None when there is
         too little. Raises CompactionCancelled (Ctrl-C) or KitError with nothing written."""
+        self.session.check_writable()
         self.check_model()
         return compact_with_events(
             self.session, self.settings, self.on_event, "manual", force=True, focus=focus

@@ -20,7 +20,6 @@ from kit_py.engine import events
 from kit_py.engine.approval import ToolSetup
 from kit_py.errors import ContextOverflowError, KitError
 from kit_py.session import format as fmt
-from kit_py.session.context import system_first
 
 if TYPE_CHECKING:
     from kit_py.session import SessionManager
@@ -69,13 +68,16 @@ def run_turn(
     *,
     emit: events.EventSink = events.ignore,
     tool_setup: ToolSetup | None = None,
+    said: set[str] | None = None,
 ) -> TurnResult:
     """Run one user turn to completion (through any tool steps) and persist it.
 
-    `opening` is what the turn starts with: any system prompt / model change the conversation must
-    record first, then the user message. They are written together with the first step.
+    `opening` is what the turn starts with: any repair, system prompt or model change the
+    conversation must record first, then the user message. It is written and fsynced BEFORE any
+    request, so a crash never loses what the user typed; then each step is written as it completes
+    (the assistant message before its tools run, their results after), so a killed tool leaves its
+    call on record (the next turn answers it as interrupted).
     """
-    pending: list[dict[str, Any]] = list(opening)
     stored: list[dict[str, Any]] = []
     total = llm.Usage()
     schemas = None
@@ -92,16 +94,18 @@ def run_turn(
         elif event.type == "retry":
             emit(events.Retry(event.text))
 
-    def persist(step_entries: list[dict[str, Any]]) -> None:
-        nonlocal pending
-        stored.extend(session.append_many(pending + step_entries))
-        pending = []
+    def persist(entries: list[dict[str, Any]]) -> None:
+        stored.extend(session.append_many(entries))
 
-    def pending_messages() -> list[dict[str, Any]]:
-        return [e for e in pending if e.get("type") == "message"]
+    said_before = said if said is not None else set()
 
     def build_request() -> llm.LLMRequest:
-        messages = system_first(session.build_context().messages + pending_messages())
+        context = session.build_context()
+        for warning in context.warnings:  # damaged session data: said once per conversation
+            if warning not in said_before:
+                said_before.add(warning)
+                emit(events.Notice(f"warning: {warning}"))
+        messages = context.messages
         if recovery.strip_images:
             from kit_py.compaction.runner import without_images
 
@@ -120,11 +124,13 @@ def run_turn(
             extra=settings.llm_options,
         )
 
+    persist(opening)
+    session.sync()
     recovery = _Recovery()
     if settings.auto_compact:
         from kit_py.compaction.runner import over_threshold
 
-        if over_threshold(session, settings, pending_messages()):
+        if over_threshold(session, settings, []):
             try:
                 compact_with_events(session, settings, emit, "threshold", force=False)
             except KitError as error:  # the context may still fit: a failed summary must not cost the turn
@@ -154,21 +160,21 @@ def run_turn(
             session.sync()
             raise TurnFailed(error, TurnResult("", settings.model, "error", total, stored)) from None
         total.add(response.usage)
-        step_entries = [_assistant_entry(response)]
+        persist([_assistant_entry(response)])
         if response.tool_calls:
             # Even with no tools offered, every call gets a result (an error) so none is orphaned.
             setup = tool_setup or ToolSetup(tools=[], cwd=Path.cwd())
-            tool_message, interrupted = _run_tool_calls(response.tool_calls, setup, emit)
-            step_entries.append(tool_message)
-            step_entries.extend(setup.records)
+            tool_message, interrupted, failure = _run_tool_calls(response.tool_calls, setup, emit)
+            persist([tool_message, *setup.records])
             setup.records.clear()
-            persist(step_entries)
             emit(events.StepDone())
+            if failure is not None:
+                session.sync()
+                raise failure
             if interrupted:
                 session.sync()
                 raise KeyboardInterrupt
             continue
-        persist(step_entries)
         emit(events.StepDone())
         break
     else:
@@ -245,16 +251,19 @@ def compact_with_events(
 
 def _run_tool_calls(
     calls: list[llm.ToolCall], setup: ToolSetup, emit: events.EventSink
-) -> tuple[dict[str, Any], bool]:
-    """Run every call of one step; on Ctrl-C the remaining calls get 'interrupted' results."""
+) -> tuple[dict[str, Any], bool, BaseException | None]:
+    """Run every call of one step. On Ctrl-C the remaining calls get 'interrupted' results; when the
+    turn fails (e.g. an approve callback raised), every call still gets a result and the failure is
+    returned to raise once they are written, so no call is ever left without a result."""
     from kit_py.engine.tool_calls import execute_tool_call
 
     parts: list[dict[str, Any]] = []
     interrupted = False
+    failure: BaseException | None = None
     for call in calls:
-        if interrupted:
-            skipped = "interrupted by the user before this tool ran"
-            part = fmt.tool_result_part(call.id, call.name, skipped, True)
+        if interrupted or failure is not None:
+            why = "the turn failed" if failure is not None else "interrupted by the user"
+            part = fmt.tool_result_part(call.id, call.name, f"{why} before this tool ran", True)
         else:
             emit(events.ToolCallStarted(call.id, call.name, call.arguments))
             started = time.monotonic()
@@ -269,10 +278,14 @@ def _run_tool_calls(
                     content, is_error = "interrupted by the user", True
                     duration_ms = round((time.monotonic() - started) * 1000)
                     details = {"duration_ms": duration_ms, "cwd": str(setup.cwd)}
+            except Exception as exc:
+                failure = exc
+                content, is_error = f"not run: {getattr(exc, 'message', None) or exc}", True
+                details = {"duration_ms": round((time.monotonic() - started) * 1000), "cwd": str(setup.cwd)}
             part = _result_part(call, content, is_error, details)
             emit(events.ToolFinished(call.id, call.name, content, is_error, dict(part["data"])))
         parts.append(part)
-    return fmt.message("tool", parts), interrupted
+    return fmt.message("tool", parts), interrupted, failure
 
 
 def _result_part(call: llm.ToolCall, content: str, is_error: bool, details: dict[str, Any]) -> dict[str, Any]:

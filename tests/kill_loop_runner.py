@@ -1,0 +1,59 @@
+"""Run `kit -c "prompt N"` over and over as real processes and SIGKILL each one at a random moment.
+
+Used by tests/test_durability_kill.py. litellm is imported once here; every run is a forked child
+process (a real process that dies by SIGKILL, with nothing in it running any cleanup), so the loop
+costs milliseconds per kill instead of a litellm import each.
+
+    python tests/kill_loop_runner.py BASE_URL KILLS SEED
+Prints one line per run: "<n> killed" or "<n> exited <code>".
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import time
+
+
+def main() -> int:
+    base_url, kills, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    from kit_py.cli.main import run
+
+    flags = ["-m", "openai/scripted", "--api-base", base_url]
+    # Warm up here: litellm and what its first request imports, once. No request is made, so no
+    # pooled connection is shared with the children.
+    from kit_py import llm
+
+    llm.load_litellm()
+    import litellm.chat_completions.dispatch  # noqa: F401
+    import litellm.responses.mcp.chat_completions_handler  # noqa: F401
+    import openai.resources.chat  # noqa: F401
+
+    import kit_py.cli.app  # noqa: F401
+    import kit_py.cli.launch  # noqa: F401
+    import kit_py.cli.print_mode  # noqa: F401
+    import kit_py.tools.registry  # noqa: F401
+    rng = random.Random(seed)
+    for n in range(kills):
+        pid = os.fork()
+        if pid == 0:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            code = run([*flags, "-c", f"prompt {n}"])
+            os._exit(code)
+        time.sleep(rng.uniform(0.2, 0.7))
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            print(f"{n} exited {os.waitstatus_to_exitcode(status)}", flush=True)
+            continue
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        print(f"{n} killed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
