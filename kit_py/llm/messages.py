@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kit_py.llm.types import provider_of
-from kit_py.session.context import ROLES, part_problem
+from kit_py.session.context import part_problem
+from kit_py.session.format import ROLES
 
 # litellm routes that send an assistant message's `thinking_blocks` on to a Claude model (the Anthropic
 # Messages API, or Bedrock's reasoningContent); elsewhere they are dropped or rejected.
@@ -63,7 +64,7 @@ def to_llm_messages(
             warn(f"message {index + 1}: not an object; not sent")
             continue
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             warn(f"message {index + 1}: unknown role {role!r}; not sent")
             continue
         parts = message.get("parts")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kit_py.session.format import text_part
+from kit_py.session.format import PART_REQUIRED, ROLES, SYSTEM_PROMPT_TYPE, text_part
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -24,21 +24,7 @@ FAILED_STOP_REASONS = ("aborted", "error")  # a tuple: `in` never raises on an u
 """`stop_reason`s of assistant answers whose usage is not trusted. An `error` answer is never replayed;
 an `aborted` one (interrupted by the user) is replayed as its text plus `INTERRUPTED_MARKER`."""
 INTERRUPTED_MARKER = "[interrupted by the user]"
-SYSTEM_PROMPT_TYPE = "system_prompt"
-"""Go kit's `/share` exports carry the system prompt as a parentless entry of this type (DESIGN.md §3)."""
-ROLES = ("user", "assistant", "tool", "system")
 MAX_WARNINGS = 20
-
-# The data fields (strings) each part type needs; a part without them is skipped. `finish` is Go kit's
-# end-of-turn marker: valid, carries nothing to send.
-PART_FIELDS: dict[str, tuple[str, ...]] = {
-    "text": ("text",),
-    "reasoning": ("thinking",),
-    "tool_call": ("id", "name", "input"),
-    "tool_result": ("tool_call_id", "content"),
-    "image": ("data", "media_type"),
-    "finish": (),
-}
 
 
 @dataclass
@@ -81,9 +67,9 @@ def part_problem(part: Any) -> str | None:
     if not isinstance(part, dict):
         return f"a part that is not an object ({_kind(part)})"
     ptype = part.get("type")
-    if not isinstance(ptype, str) or ptype not in PART_FIELDS:
+    if not isinstance(ptype, str) or ptype not in PART_REQUIRED:
         return f"a part of unknown type {ptype!r}"
-    fields = PART_FIELDS[ptype]
+    fields = PART_REQUIRED[ptype]
     article = "an" if ptype[0] in "aeiou" else "a"
     data = part.get("data")
     if not isinstance(data, dict):
@@ -327,7 +313,7 @@ def _replay(ctx: Context, replay: list[Entry]) -> None:
             role = entry.get("role")
             if role == "system":  # only the latest one is sent, first (build_context)
                 continue
-            if role not in ROLES:
+            if not isinstance(role, str) or role not in ROLES:
                 warn(f"entry {entry.get('id')}: a message with the unknown role {role!r} is not sent")
                 continue
             message = _clean(entry, warn)

@@ -286,7 +286,10 @@ _PART_FIELDS: dict[str, dict[str, str]] = {
     "tool_result": {"tool_call_id": "str", "name": "str", "content": "str", "is_error": "bool"},
     "image": {"data": "str", "media_type": "str"},
 }
-_PART_REQUIRED: dict[str, tuple[str, ...]] = {
+PART_REQUIRED: dict[str, tuple[str, ...]] = {
+    # The data fields each part type needs; a part without them cannot be sent. `finish` is Go kit's
+    # end-of-turn marker: valid, carries nothing to send.
+    "finish": (),
     "text": ("text",),
     "reasoning": ("thinking",),
     "tool_call": ("id", "name", "input"),
@@ -383,7 +386,7 @@ def _validate_part(part: Any, index: int) -> None:
     data = part.get("data")
     if not isinstance(data, dict):
         raise ValueError(f"{where} ({ptype}) needs an object 'data', not {_type_name(data)}")
-    for key in _PART_REQUIRED[ptype]:
+    for key in PART_REQUIRED[ptype]:
         if key not in data:
             raise ValueError(f"{where} ({ptype}) has no data.{key}")
     for key, kind in _PART_FIELDS[ptype].items():
