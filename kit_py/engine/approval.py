@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from kit_py.session import format as fmt
-from kit_py.tools.base import Tool
+
+if TYPE_CHECKING:
+    from kit_py.tools.base import Tool
 
 APPROVAL_EXT_TYPE = "kit:approval"
 APPROVED, DENIED, ALWAYS, REFUSED, INTERRUPTED = "approved", "denied", "always", "refused", "interrupted"

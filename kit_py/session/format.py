@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
-import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -58,12 +58,12 @@ def loads(data: bytes | str) -> Any:
 
 def new_entry_id() -> str:
     """16 lowercase hex characters, as Go kit writes them."""
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()
 
 
 def new_session_id() -> str:
     """32 lowercase hex characters."""
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()
 
 
 def format_timestamp(dt: datetime) -> str:
@@ -100,7 +100,7 @@ def session_file_name(when: datetime | None = None) -> str:
     """`<UTC YYYY-MM-DDTHH-MM-SS-mmmZ>_<12 hex>.jsonl`; never parse meaning out of it."""
     dt = (when or datetime.now(UTC)).astimezone(UTC)
     stamp = dt.strftime("%Y-%m-%dT%H-%M-%S-") + f"{dt.microsecond // 1000:03d}Z"
-    return f"{stamp}_{secrets.token_hex(6)}.jsonl"
+    return f"{stamp}_{os.urandom(6).hex()}.jsonl"
 
 
 def header(
