@@ -15,6 +15,18 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
+
+
+def _wait_until_written(prompt: str, deadline: float) -> None:
+    """Until the child has written its prompt (it asks the model right after), however loaded the
+    machine is: the kill must land while the model or a tool works, not during start-up."""
+    needle = f'"text":"{prompt}"'.encode()
+    root = Path(os.environ["KIT_HOME"]) / "sessions"
+    while time.monotonic() < deadline:
+        if any(needle in path.read_bytes() for path in root.rglob("*.jsonl")):
+            return
+        time.sleep(0.01)
 
 
 def main() -> int:
@@ -44,7 +56,8 @@ def main() -> int:
             os.dup2(devnull, 2)
             code = run([*flags, "-c", f"prompt {n}"])
             os._exit(code)
-        time.sleep(rng.uniform(0.2, 0.7))
+        _wait_until_written(f"prompt {n}", deadline=time.monotonic() + 10)
+        time.sleep(rng.uniform(0.0, 0.6))  # somewhere in the stream or the tool step
         finished, status = os.waitpid(pid, os.WNOHANG)
         if finished:
             print(f"{n} exited {os.waitstatus_to_exitcode(status)}", flush=True)

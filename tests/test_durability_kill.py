@@ -43,7 +43,7 @@ def test_sigkill_during_streams_and_tool_steps_never_loses_a_prompt(kit_env, wor
     }
     reached = {f"prompt {n}" for n in range(KILLS)} & asked
     assert killed >= 30, outcomes
-    assert len(reached) >= 25, "most kills landed while the model or a tool was working"
+    assert len(reached) >= 28, "the kills landed while the model or a tool was working"
 
     [path] = session_files(kit_env)
     for lineno, line in enumerate(path.read_bytes().splitlines(), 1):
