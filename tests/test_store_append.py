@@ -6,11 +6,9 @@ the API layer above does.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,33 +25,20 @@ import kit_py.session.store as store_module
 from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
 from kit_py.session import SessionManager, encode_cwd
 from kit_py.session import format as fmt
+from tests import test_api_stores as api_stores
 
 
-class KeyValueStore(SessionStore):
-    """A custom store written as docs/api.md shows: only the four methods, JSON text under keys."""
+class KeyValueStore(api_stores.KeyValueStore):
+    """The custom store of docs/api.md (only the four methods), counting its saves."""
 
     def __init__(self) -> None:
-        self.kv: dict[str, str] = {}
+        super().__init__()
         self.saves = 0
-        self.lock = threading.Lock()
 
     def save(self, session_id: str, data: dict) -> None:
+        super().save(session_id, data)
         with self.lock:
-            self.kv[f"session:{session_id}"] = json.dumps(data)
             self.saves += 1
-
-    def load(self, session_id: str) -> dict | None:
-        with self.lock:
-            text = self.kv.get(f"session:{session_id}")
-        return None if text is None else json.loads(text)
-
-    def delete(self, session_id: str) -> bool:
-        with self.lock:
-            return self.kv.pop(f"session:{session_id}", None) is not None
-
-    def list_sessions(self) -> list[str]:
-        with self.lock:
-            return [k.removeprefix("session:") for k in self.kv]
 
 
 STORES: dict[str, Callable[[Path], SessionStore]] = {

@@ -31,6 +31,7 @@ import pytest
 from kit_py.errors import ForeignSessionError, SessionError, SessionWriteError
 from kit_py.session import SessionManager, message, sessions_dir_for, text_part, tool_call_part
 from kit_py.session import format as fmt
+from tests.test_session_store import line, write
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = (
@@ -48,18 +49,6 @@ def assistant(text: str) -> dict:
     return message("assistant", [text_part(text)])
 
 
-def line(eid: str, parent: str | None = None, **fields: object) -> str:
-    entry: dict[str, object] = {"type": "message", "id": eid}
-    if parent:
-        entry["parent_id"] = parent
-    entry["timestamp"] = "2026-01-01T00:00:01Z"
-    entry.update(fields or {"role": "user", "parts": [{"type": "text", "data": {"text": eid}}]})
-    return json.dumps(entry, separators=(",", ":"))
-
-
-def write(path: Path, *lines: str, newline: bool = True) -> Path:
-    path.write_text("\n".join(lines) + ("\n" if newline else ""))
-    return path
 
 
 def parses_fully(path: Path) -> list[dict]:
