@@ -19,7 +19,7 @@ from kit_py.config import Settings
 from kit_py.engine import events
 from kit_py.engine.approval import ToolSetup
 from kit_py.engine.turn import TurnFailed, TurnResult, compact_with_events, run_turn
-from kit_py.errors import ExitCode
+from kit_py.errors import ExitCode, SessionWriteError
 from kit_py.session import SessionManager, catalog
 from kit_py.session import format as fmt
 
@@ -201,7 +201,7 @@ class Conversation:
             if failed.exit_code != ExitCode.INTERRUPTED:
                 self._rewind(before, written)
             raise
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SessionWriteError):  # nothing more can be written after a write error
             raise
         except BaseException:
             self._rewind(before, written)
@@ -389,8 +389,7 @@ class Conversation:
 
 
 def _system_prompt_of(session: SessionManager) -> str | None:
-    """The text of the latest `system` message on the session's path (context building sends it first)."""
-    messages = session.build_context().messages
-    if messages and messages[0].get("role") == "system":
-        return fmt.message_text(messages[0])
-    return None
+    """The system prompt the session's requests send now (context building puts it first)."""
+    from kit_py.session.context import system_prompt
+
+    return system_prompt(session.tree)

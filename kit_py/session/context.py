@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kit_py.session.format import PART_REQUIRED, ROLES, SYSTEM_PROMPT_TYPE, text_part
+from kit_py.session.format import PART_REQUIRED, ROLES, SYSTEM_PROMPT_TYPE, message_text, text_part
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -210,6 +210,17 @@ def current_model(tree: Tree, leaf: str | None = None) -> tuple[str, str, str | 
     if found is None:
         return None
     return (str(found.get("provider", "")), str(found.get("model_id", "")), found.get("thinking_level"))
+
+
+def system_prompt(tree: Tree, leaf: str | None = None) -> str | None:
+    """The system prompt requests send for this path (what `build_context` puts first), without
+    building the whole context: the last `system` message on it, else Go kit's `system_prompt` entry."""
+    path = tree.path(leaf)
+    _change, system = _settings(tree, path)
+    if system is not None:
+        return message_text(system)
+    prompt = _system_prompt_entry(tree) if path else None
+    return str(prompt["content"]) if prompt is not None else None
 
 
 def _settings(tree: Tree, path: list[Entry]) -> tuple[Entry | None, Entry | None]:
