@@ -414,7 +414,8 @@ class Session:
 
         The schema goes to the provider as `response_format` (where supported) and into the prompt.
         An answer that does not validate is sent back once with the error; if it still fails,
-        `kit_py.errors.StructuredOutputError` is raised and the session is left unchanged.
+        `kit_py.errors.StructuredOutputError` is raised and `messages` is left as it was (the attempts
+        stay in the store, off the branch).
         """
         schema_dict = structured.schema_of(schema)
         llm_options = dict(options.pop("llm_options", {}))
