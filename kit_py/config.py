@@ -36,6 +36,8 @@ class Settings:
     max_retries: int = 3
     theme: str = "dark"
     auto_compact: bool = True
+    caching: bool = True
+    """Mark prompt-cache breakpoints for providers that need them (config key `caching`)."""
     compaction_model: str | None = None
     context_window: int | None = None
     """Tokens the model accepts; overrides litellm's model info (config key `context_window`)."""
@@ -168,7 +170,7 @@ def _coerce(name: str, value: Any) -> Any:
     Lenient in form (`tools: read,ls`, `auto_compact: "yes"`, `timeout: "30"`) but strict in meaning:
     a value kit cannot understand is an error, never silently a default (`safe_mode: enabled`).
     """
-    if name in ("auto_compact", "safe_mode"):
+    if name in ("auto_compact", "caching", "safe_mode"):
         return _as_bool(value)
     if name in _INT_MINIMUMS:
         number = _as_number(value, int)

@@ -61,6 +61,7 @@ class Agent:
         safe_mode: bool = False,
         approve: ApproveFn | None = None,
         auto_compact: bool = True,
+        caching: bool = True,
         compaction_model: str | None = None,
         context_window: int | None = None,
         temperature: float | None = None,
@@ -84,6 +85,7 @@ class Agent:
         self.safe_mode = safe_mode
         self.approve = approve
         self.auto_compact = auto_compact
+        self.caching = caching
         self.compaction_model = compaction_model
         self.context_window = context_window
         self.temperature = temperature
@@ -116,6 +118,7 @@ class Agent:
             timeout=self.timeout,
             max_retries=self.max_retries,
             auto_compact=self.auto_compact,
+            caching=self.caching,
             compaction_model=self.compaction_model,
             safe_mode=self.safe_mode,
             max_steps=self.max_steps,

@@ -127,6 +127,8 @@ def usage_summary(result: TurnResult) -> dict[str, Any]:
         "input_tokens": u.input_tokens,
         "output_tokens": u.output_tokens,
         "total_tokens": u.total_tokens,
+        "cache_read_tokens": u.cache_read_tokens,
+        "cache_creation_tokens": u.cache_creation_tokens,
         "cost_usd": u.cost_usd,
     }
 

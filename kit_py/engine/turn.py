@@ -121,6 +121,7 @@ def run_turn(
             tools=schemas,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
+            caching=settings.caching,
             extra=settings.llm_options,
         )
 

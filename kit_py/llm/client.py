@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kit_py import errors
+from kit_py.llm import caching
 from kit_py.llm.types import (
     LLMRequest,
     LLMResponse,
@@ -142,9 +143,12 @@ def model_limits(model: str) -> tuple[int | None, int | None]:
 
 
 def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
+    messages, tools = valid_utf8(req.messages), req.tools
+    if req.caching and caching.supports_breakpoints(load_litellm(), req.model):
+        messages, tools = caching.add_breakpoints(messages, tools)
     kwargs: dict[str, Any] = {
         "model": req.model,
-        "messages": valid_utf8(req.messages),
+        "messages": messages,
         "stream": stream,
         "timeout": req.timeout,
         "num_retries": 0,  # kit retries itself, with visible backoff and Retry-After support
@@ -163,8 +167,8 @@ def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
         kwargs["temperature"] = req.temperature
     if req.thinking_level in THINKING_TO_EFFORT:
         kwargs["reasoning_effort"] = THINKING_TO_EFFORT[req.thinking_level]
-    if req.tools:
-        kwargs["tools"] = req.tools
+    if tools:
+        kwargs["tools"] = tools
     kwargs.update(req.extra)
     return kwargs
 
@@ -341,12 +345,7 @@ class _Assembler:
                     slot["arguments"] += function.arguments
 
     def _take_usage(self, usage: Any) -> None:
-        u = self.response.usage
-        u.input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        u.output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        details = getattr(usage, "prompt_tokens_details", None)
-        u.cache_read_tokens = int(getattr(details, "cached_tokens", 0) or 0) if details else 0
-        u.cache_creation_tokens = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
+        _read_usage(usage, self.response.usage)
 
     def finish(self) -> None:
         r = self.response
@@ -362,13 +361,35 @@ class _Assembler:
             r.stop_reason = "tool_use"
 
 
+def _read_usage(raw: Any, u: Usage) -> None:
+    """Copy a litellm usage object into kit's `Usage`. `input_tokens` is every prompt token, cached or
+    not (litellm folds Anthropic's cache reads and writes into `prompt_tokens`); `cache_read_tokens` is
+    Anthropic's `cache_read_input_tokens` or OpenAI's `prompt_tokens_details.cached_tokens`."""
+    u.input_tokens = int(getattr(raw, "prompt_tokens", 0) or 0)
+    u.output_tokens = int(getattr(raw, "completion_tokens", 0) or 0)
+    details = getattr(raw, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", 0) if details else 0
+    u.cache_read_tokens = int(cached or getattr(raw, "cache_read_input_tokens", 0) or 0)
+    created = getattr(raw, "cache_creation_input_tokens", 0) or (
+        getattr(details, "cache_creation_tokens", 0) if details else 0
+    )
+    u.cache_creation_tokens = int(created or 0)
+
+
 def _cost(litellm: Any, model: str, usage: Usage) -> float | None:
+    """Dollars at litellm's list prices, cache-aware: cache reads and writes have their own price."""
     if not usage.total_tokens:
         return None
     try:
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=model, prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens
+        usage_object = litellm.Usage(
+            prompt_tokens=usage.input_tokens,
+            completion_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            prompt_tokens_details={"cached_tokens": usage.cache_read_tokens},
+            cache_read_input_tokens=usage.cache_read_tokens,
+            cache_creation_input_tokens=usage.cache_creation_tokens,
         )
+        prompt_cost, completion_cost = litellm.cost_per_token(model=model, usage_object=usage_object)
     except Exception:
         return None  # unknown price: say nothing rather than a wrong 0.0
     total = float(prompt_cost) + float(completion_cost)
@@ -450,7 +471,6 @@ def complete_text(req: LLMRequest) -> tuple[str, Usage]:
     usage = Usage()
     raw = getattr(result, "usage", None)
     if raw:
-        usage.input_tokens = int(getattr(raw, "prompt_tokens", 0) or 0)
-        usage.output_tokens = int(getattr(raw, "completion_tokens", 0) or 0)
+        _read_usage(raw, usage)
     usage.cost_usd = _cost(litellm, req.model, usage)
     return result.choices[0].message.content or "", usage

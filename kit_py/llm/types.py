@@ -73,6 +73,8 @@ class LLMRequest:
     tools: list[dict[str, Any]] | None = None
     timeout: float = 600.0
     max_retries: int = 3
+    caching: bool = False
+    """Mark prompt-cache breakpoints where the provider needs them (see `llm/caching.py`)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Other litellm options, passed through untouched (library users)."""
 

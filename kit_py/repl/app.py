@@ -85,7 +85,7 @@ class Repl:
         self._warm_up: threading.Thread | None = None
         self._windows: dict[str, int | None] = {}
         self._known_models: list[str] | None = None
-        self._numbers: tuple[Any, tuple[int, float | None]] = (None, (0, None))
+        self._numbers: tuple[Any, tuple[int, float | None, int | None]] = (None, (0, None, None))
         self._prompt: PromptSession[str] | None = None
 
     @property
@@ -126,8 +126,9 @@ class Repl:
     def path_messages(self) -> list[dict[str, Any]]:
         return [e for e in self.session.path_entries() if e.get("type") == "message"]
 
-    def _session_numbers(self) -> tuple[int, float | None]:
-        """(context tokens, session cost), recomputed only when the session changed: the status line
+    def _session_numbers(self) -> tuple[int, float | None, int | None]:
+        """(context tokens, session cost, percent of the last answer's input read from the prompt
+        cache), recomputed only when the session changed: the status line
         asks on every keypress and a long session must not make typing slow.
 
         The context is the compaction engine's own estimate: after a compaction it no longer counts the
@@ -135,7 +136,9 @@ class Repl:
         key = (self.session, self.session.leaf_id, len(self.session.entries))
         if self._numbers[0] != key:
             tokens = self.conversation.context_tokens()
-            self._numbers = (key, (tokens, stats.usage_totals(self.session.entries).cost_usd))
+            entries = self.session.entries
+            cached = stats.cached_percent(stats.last_answer_usage(entries))
+            self._numbers = (key, (tokens, stats.usage_totals(entries).cost_usd, cached))
         return self._numbers[1]
 
     def context_size(self) -> tuple[int, int | None]:
@@ -415,7 +418,7 @@ class Repl:
     # --- the loop -----------------------------------------------------------------------------------
 
     def _toolbar(self) -> StyleAndTextTuples:
-        tokens, cost = self._session_numbers()
+        tokens, cost, cached = self._session_numbers()
         window = self._window(self.settings.model)
         context = (
             f"{100 * tokens / window:.0f}% of {stats.human_tokens(window)}"
@@ -428,7 +431,8 @@ class Repl:
             (
                 "class:bottom-toolbar",
                 f"· thinking {self.settings.thinking_level} · ctx {context} · "
-                f"{stats.format_cost(cost) if cost is not None else '$0'}{name} ",
+                + (f"cached {cached}% · " if cached is not None else "")
+                + f"{stats.format_cost(cost) if cost is not None else '$0'}{name} ",
             ),
         ]
 

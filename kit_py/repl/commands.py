@@ -19,6 +19,7 @@ from kit_py.session.format import message_text, typed_text
 from kit_py.terminal.theme import THEMES
 
 if TYPE_CHECKING:
+    from kit_py.llm import Usage
     from kit_py.repl.face import ReplFace as Repl
 
 
@@ -188,11 +189,18 @@ def _usage(repl: Repl, args: str) -> None:
         f"input tokens:  {totals.input_tokens}",
         f"output tokens: {totals.output_tokens}",
         f"cache read:    {totals.cache_read_tokens}   cache write: {totals.cache_creation_tokens}",
+        f"cached:        {_cached_line(totals, stats.last_answer_usage(repl.session.entries))}",
         f"answers:       {totals.answers}",
         f"cost:          {stats.format_cost(totals.cost_usd)}",
         f"context:       {_context_line(tokens, window)}",
     ]
     repl.console.print("\n".join(lines), markup=False, highlight=False)
+
+
+def _cached_line(totals: Usage, last: Usage | None) -> str:
+    """How much input came from the prompt cache, over the session and for the latest answer."""
+    session, latest = stats.cached_percent(totals), stats.cached_percent(last)
+    return f"{session or 0}% of session input, {latest or 0}% of the last answer's input"
 
 
 def _new(repl: Repl, args: str) -> None:

@@ -37,6 +37,24 @@ def usage_totals(entries: list[Entry]) -> UsageTotals:
     return totals
 
 
+def last_answer_usage(entries: list[Entry]) -> Usage | None:
+    """The usage of the latest answer that reported input tokens (any branch: the latest request)."""
+    for entry in reversed(entries):
+        if entry.get("type") == "message" and entry.get("role") == "assistant":
+            usage = entry.get("usage")
+            if isinstance(usage, dict) and int(usage.get("input_tokens") or 0) > 0:
+                return Usage.from_dict(usage)
+    return None
+
+
+def cached_percent(usage: Usage | None) -> int | None:
+    """Cache reads as a share of input tokens, in percent (input tokens count the cached ones too);
+    None when nothing was read from the cache."""
+    if usage is None or usage.input_tokens <= 0 or usage.cache_read_tokens <= 0:
+        return None
+    return round(100 * min(usage.cache_read_tokens, usage.input_tokens) / usage.input_tokens)
+
+
 def human_tokens(count: int) -> str:
     """1234 -> '1.2k', 2500000 -> '2.5M'."""
     if count >= 1_000_000:
