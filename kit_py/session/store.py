@@ -21,7 +21,6 @@ import errno
 import fcntl
 import gc
 import os
-import shutil
 import stat
 import weakref
 from collections.abc import Callable, Iterator
@@ -101,7 +100,8 @@ def _human_bytes(n: int) -> str:
 
 def _free_space(folder: Path) -> str:
     try:
-        return f"{_human_bytes(shutil.disk_usage(folder).free)} free"
+        st = os.statvfs(folder)  # what shutil.disk_usage reports, without importing shutil at start-up
+        return f"{_human_bytes(st.f_bavail * st.f_frsize)} free"
     except OSError:
         return "free space unknown"
 
