@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,14 @@ class Approver:
     def __call__(self, action: PendingAction) -> str:
         self.asked.append(action)
         return self.answers.pop(0)
+
+
+def read_available(fd: int) -> str:
+    """Everything the terminal holds now: the echo of typed input and the prompt arrive as separate reads."""
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunks.append(os.read(fd, 65536))
+    return b"".join(chunks).decode()
 
 
 def setup_for(cwd: Path, approver: Approver | None, safe: bool = True) -> ToolSetup:
@@ -189,6 +198,6 @@ def test_control_characters_cannot_disguise_what_is_shown(monkeypatch):
     assert (
         approval.ask_on_terminal(PendingAction("bash", {"command": sneaky}, "safe mode", sneaky)) == "denied"
     )
-    assert "echo safe\\x1b[2K\\x0drm -rf ~" in os.read(master, 65536).decode()
+    assert "echo safe\\x1b[2K\\x0drm -rf ~" in read_available(master)
     os.close(master)
     os.close(slave)
