@@ -170,11 +170,9 @@ def test_sessions_subcommand_lists_newest_first(run_kit, provider, kit_env):
     run_kit("beta question")
     listing = run_kit("sessions", provider_flags=False)
     assert listing.returncode == 0
-    lines = listing.stdout.splitlines()
+    lines = listing.stdout.splitlines()[1:]  # under a header line
     assert "beta question" in lines[0] and "alpha question" in lines[1]
-    rows = [
-        json.loads(line) for line in run_kit("sessions", "--json", provider_flags=False).stdout.splitlines()
-    ]
+    rows = json.loads(run_kit("sessions", "--json", provider_flags=False).stdout)["sessions"]
     assert [r["preview"] for r in rows] == ["beta question", "alpha question"]
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kit_py.session import (
+from kit_py.catalog import (
     AmbiguousSession,
-    SessionManager,
     SessionNotFound,
     cleanup_empty,
     encode_cwd,
@@ -19,13 +18,12 @@ from kit_py.session import (
     kit_home,
     list_sessions,
     list_sessions_in,
-    message,
     most_recent,
     search_sessions,
     session_folders,
     sessions_dir_for,
-    text_part,
 )
+from kit_py.session import SessionManager, message, text_part
 from kit_py.session import format as fmt
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kit_py.errors import ForeignSessionError
+from kit_py.session import chain
 from kit_py.session import format as fmt
 from kit_py.session.context import Context, build_context, current_model
 from kit_py.session.log import EntryLog
-from kit_py.session.store import LoadResult, SessionFile, gc_paused, load_lines
+from kit_py.session.store import LoadResult, SessionFile, SharedLog, gc_paused, load_lines
 from kit_py.session.tree import Tree
 
 Entry = dict[str, Any]
@@ -75,8 +76,8 @@ class SessionManager:
             foreign = fmt.foreign_format(loaded.header, loaded.entries)
             if foreign is not None:
                 raise ForeignSessionError(
-                    f"{path} is a {foreign} session, not a kit session; import it into a new file "
-                    "(kit import, coming) instead"
+                    f"{path} is a {foreign} session, not a kit session; kit never writes to it: run "
+                    f"`kit import {path}` to bring it in as a new kit session"
                 )
             tree, tree_warnings = Tree.load(loaded.entries, loaded.linenos)
         header = loaded.header
@@ -140,6 +141,12 @@ class SessionManager:
     @property
     def leaf_id(self) -> str | None:
         return self._tree.leaf_id
+
+    @property
+    def state_hash(self) -> str | None:
+        """The integrity chain's hash of the last entry written (kit_py/session/chain.py); None when
+        that entry carries none (written by Go kit) or the session is empty."""
+        return chain.state_hash(self._tree.entries)
 
     @property
     def name(self) -> str | None:
@@ -221,14 +228,15 @@ class SessionManager:
         prepared: list[Entry] = []
         lines: list[bytes] = []
         seen: set[str] = set()
+        parent_entry = self._tree.by_id.get(parent) if parent is not None else None
         for entry in entries:
-            out, line = fmt.encode_entry(self._prepare(entry, parent))
+            out, line = chain.sealed_line(self._prepare(entry, parent), parent_entry)
             if out["id"] in seen:
                 raise ValueError(f"entry id {out['id']} appears twice in one append")
             seen.add(out["id"])
             prepared.append(out)
             lines.append(line + b"\n")
-            parent = out["id"]
+            parent, parent_entry = out["id"], out
         return prepared, lines
 
     def append(self, entry: Entry) -> Entry:
@@ -295,7 +303,7 @@ class SessionManager:
         if self._log is None or not entries:
             return
         try:
-            if rebase is not None and isinstance(self._log, SessionFile):
+            if rebase is not None and isinstance(self._log, SharedLog):
                 self._log.append(self._header, entries, b"".join(lines), rebase)
             else:
                 self._log.append(self._header, entries, b"".join(lines))
@@ -381,16 +389,22 @@ class SessionManager:
         while len(path) > 1 and fmt.is_leaf_marker(path[-1]):
             path.pop()
         copied: list[Entry] = []
-        parent: str | None = None
+        lines: list[bytes] = []
+        parent: Entry | None = None
         for entry in path:
             copy = dict(entry)
             if parent is None:
                 copy.pop("parent_id", None)  # a repaired orphan becomes a clean root
             else:
-                copy["parent_id"] = parent
+                copy["parent_id"] = parent["id"]
+            if chain.HASH_KEY in copy:  # resealed: the same hash unless a repair above changed the entry
+                copy, line = chain.sealed_line(copy, parent)
+            else:  # written by Go kit: copied as it is, unchained
+                line = fmt.dumps(copy)
             copied.append(copy)
-            parent = copy["id"]
-        target._write(copied, [fmt.dumps(copy) + b"\n" for copy in copied])
+            lines.append(line + b"\n")
+            parent = copy
+        target._write(copied, lines)
         for copy in copied:
             target._tree.add(copy)
 

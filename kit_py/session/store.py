@@ -23,6 +23,7 @@ import gc
 import os
 import stat
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -147,7 +148,19 @@ Rebase = Callable[[LoadResult], tuple[list[Entry], bytes]]
 """Called under the lock with the entries other writers appended; returns what to write instead."""
 
 
-class SessionFile:
+class SharedLog(ABC):
+    """An `EntryLog` other processes append to as well (a session file, a database table).
+
+    Under its lock, an append first reads what others added since this log last read or wrote (only
+    that) and hands it to `rebase`, which joins it to the tree and returns what to write instead: the
+    engine's one rule for concurrent writers (`SessionManager.append_many`)."""
+
+    @abstractmethod
+    def append(self, header: Entry, entries: list[Entry], lines: bytes, rebase: Rebase | None = None) -> None:
+        """Persist `entries` after everything held, others' included (see `EntryLog.append`)."""
+
+
+class SessionFile(SharedLog):
     """The JSONL `EntryLog` for one file; the file and its folder appear with the first append.
 
     `known_size`/`known_lines` say how much of the file this process has already read (from a load);
@@ -432,15 +445,11 @@ class SessionFile:
         ends_open = raw_lines[-1] != b""
         if not ends_open:
             raw_lines.pop()
+        # An open last line was counted already: the first piece read ends it (usually just its newline).
         lineno = self._lines - (1 if self._open_line else 0)
         first_line = start == 0
-        for i, raw in enumerate(raw_lines):
-            if i == 0 and self._open_line:
-                lineno += 1
-                if not raw.strip():
-                    continue  # the newline of the line we already had
-            else:
-                lineno += 1
+        for raw in raw_lines:
+            lineno += 1
             if not raw.strip():
                 continue
             try:
