@@ -28,8 +28,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from kit_py.catalog import sessions_dir_for
 from kit_py.errors import ForeignSessionError, SessionError, SessionWriteError
-from kit_py.session import SessionManager, message, sessions_dir_for, text_part, tool_call_part
+from kit_py.session import SessionManager, message, text_part, tool_call_part
 from kit_py.session import format as fmt
 from tests.test_session_store import line, write
 
@@ -601,7 +602,8 @@ def test_a_pi_session_is_refused_on_open_and_never_appended_to(tmp_path: Path, l
     with pytest.raises(ForeignSessionError) as caught:
         SessionManager.open(path)
     assert str(caught.value) == (
-        f"{path} is a pi session, not a kit session; import it into a new file (kit import, coming) instead"
+        f"{path} is a pi session, not a kit session; kit never writes to it: run `kit import {path}` to "
+        "bring it in as a new kit session"
     )
     assert caught.value.exit_code == 12 and path.read_bytes() == before
 

@@ -454,6 +454,11 @@ def clean_parts(parts: Any) -> tuple[list[Any], list[str]]:
 
 
 _PI_ENTRY_TYPES = frozenset({"thinking_level_change", "custom", "custom_message"})
+_PI_HEADER_KEYS = ("parentSession", "parentSessionId", "branchedFrom", "modelId", "thinkingLevel")
+"""Header keys only pi writes (version 1 headers name the model, later ones the parent session)."""
+_PI_ENTRY_KEYS = (
+    "parentId", "modelId", "thinkingLevel", "firstKeptEntryId", "firstKeptEntryIndex", "targetId", "fromId"
+)
 FOREIGN_PROBE = 8
 """How many entries `foreign_format` looks at: a foreign file shows itself in its first lines."""
 
@@ -464,10 +469,10 @@ def foreign_format(header: Entry | None, entries: list[Entry]) -> str | None:
     Cheap: the header and the first few entries. Go kit and kit_py lines (`parent_id`, `parts`)
     decide for kit as soon as one is seen.
     """
-    if header is not None and ("parentSession" in header or "parentSessionId" in header):
+    if header is not None and any(key in header for key in _PI_HEADER_KEYS):
         return "pi"
     for entry in entries[:FOREIGN_PROBE]:
-        if "parentId" in entry or entry.get("type") in _PI_ENTRY_TYPES:
+        if entry.get("type") in _PI_ENTRY_TYPES or any(key in entry for key in _PI_ENTRY_KEYS):
             return "pi"
         if entry.get("type") == "message" and isinstance(entry.get("message"), dict) and "parts" not in entry:
             return "pi"
