@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from kit_py.api import Agent, Event, Message, RunResult, Session
+    from kit_py.api import (
+        Agent,
+        ApprovalAnswer,
+        Event,
+        Message,
+        RunResult,
+        ScriptedModel,
+        Session,
+        preload,
+    )
     from kit_py.tools.decorator import tool
 
 _LAZY = {
@@ -21,10 +30,24 @@ _LAZY = {
     "Message": "kit_py.api",
     "RunResult": "kit_py.api",
     "Event": "kit_py.api",
+    "ApprovalAnswer": "kit_py.api",
+    "ScriptedModel": "kit_py.api",
+    "preload": "kit_py.api",
     "tool": "kit_py.tools.decorator",
 }
 
-__all__ = ["Agent", "Event", "Message", "RunResult", "Session", "__version__", "tool"]
+__all__ = [
+    "Agent",
+    "ApprovalAnswer",
+    "Event",
+    "Message",
+    "RunResult",
+    "ScriptedModel",
+    "Session",
+    "__version__",
+    "preload",
+    "tool",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -66,12 +66,41 @@ class SessionExistsError(SessionError, ValueError):
     """A new session was given an id its store already holds; the stored session is left untouched."""
 
 
+class SessionConflictError(SessionError):
+    """Another writer (a second `Session` object on the same id, another process) added to the
+    session in its store since this one last read it; nothing was written, so nothing is lost."""
+
+
 class AgentError(KitError):
-    """A turn with the model failed; nothing of the failed turn is kept as context."""
+    """A turn with the model failed; nothing of the failed turn is kept as context.
+
+    `status` is the provider's HTTP status (None when no response came back), `provider` the
+    litellm provider asked; the exception that caused it (litellm's, httpx's) is `__cause__`.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.provider = provider
+
+
+class Cancelled(KitError):
+    """The caller cancelled a turn (an asyncio task cancelled, a stream left early): not a failure of
+    the model, so faces re-raise their own cancellation (`asyncio.CancelledError`, `KeyboardInterrupt`)."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class MissingAPIKeyError(AgentError):
+    """No API key for the provider; `env_vars` names the variables that would hold one."""
+
     exit_code = ExitCode.MISSING_API_KEY
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, env_vars: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.env_vars = env_vars
 
 
 class AuthError(AgentError):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.api_support import api_fixture, run_source  # noqa: F401  (fixture `api`)
+from tests.postgres_support import postgres_url  # noqa: F401  (fixture: a real PostgreSQL server)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 BLOCK = re.compile(r"(?:<!-- replies: (?P<replies>.*?) -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
@@ -39,8 +40,11 @@ def test_the_page_documents_every_feature_with_runnable_examples():
         "Errors",
         "Forking and serialization",
         "Stores",
+        "PostgreSQL",
         "Channels",
         "Context management",
+        "Branches",
+        "Testing your code",
     }
     assert expected <= set(SECTIONS)
     intro = re.split(r"^## ", DOC.read_text(encoding="utf-8"), flags=re.MULTILINE)[0]
@@ -48,7 +52,9 @@ def test_the_page_documents_every_feature_with_runnable_examples():
 
 
 @pytest.mark.parametrize("title", list(SECTIONS))
-def test_doc_section_runs(api, title):
+def test_doc_section_runs(api, title, request, monkeypatch):
+    if title == "PostgreSQL":  # its examples talk to a real server, named by the environment
+        monkeypatch.setenv("KIT_DATABASE_URL", request.getfixturevalue("postgres_url"))
     namespace: dict = {"__name__": "__docs__"}
     for n, block in enumerate(BLOCK.finditer(SECTIONS[title])):
         for reply in json.loads(block["replies"] or "[]"):

@@ -7,7 +7,7 @@ import json
 import multiprocessing
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,12 @@ from hypothesis import strategies as st
 
 from kit_py import Agent, Message, Session
 from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
+from kit_py.catalog import encode_cwd
 from kit_py.errors import SessionExistsError
-from kit_py.session import SessionManager, encode_cwd
+from kit_py.session import SessionManager
+from kit_py.stores import PostgresStore
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
+from tests.postgres_support import fresh_store
 
 
 class KeyValueStore(SessionStore):
@@ -51,12 +54,21 @@ STORES: dict[str, Callable[[Path], SessionStore]] = {
     "sqlite": lambda tmp: SQLiteStore(tmp / "sessions.db"),
     "jsonl": lambda tmp: JSONLStore(root=tmp / "kithome"),
     "custom": lambda tmp: KeyValueStore(),
+    "postgres": fresh_store,
 }
 
 
 @pytest.fixture(params=list(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> SessionStore:
-    return STORES[request.param](tmp_path)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
+    made = STORES[request.param](tmp_path)
+    yield made
+    close(made)
+
+
+def close(store: SessionStore) -> None:
+    """Close the stores that hold connections (SQLite files, PostgreSQL pools)."""
+    if isinstance(store, SQLiteStore | PostgresStore):
+        store.close()
 
 
 def conversation(agent: Agent, session_id: str, turns: int = 2) -> Session:
@@ -304,3 +316,5 @@ def test_any_sequence_of_changes_reloads_identically_from_every_store(tmp_path_f
     assert [e["id"] for e in cli_view.path_entries() if e["type"] == "message"] == [
         e["id"] for e in session._manager.path_entries() if e["type"] == "message"
     ]
+    for store in stores:
+        close(store)

@@ -23,9 +23,11 @@ import kit_py.api.stores as stores_module
 import kit_py.session.manager as manager_module
 import kit_py.session.store as store_module
 from kit_py.api.stores import JSONLStore, MemoryStore, SessionStore, SQLiteStore
-from kit_py.session import SessionManager, encode_cwd
+from kit_py.catalog import encode_cwd
+from kit_py.session import SessionManager
 from kit_py.session import format as fmt
 from tests import test_api_stores as api_stores
+from tests.postgres_support import fresh_store
 
 
 class KeyValueStore(api_stores.KeyValueStore):
@@ -47,6 +49,7 @@ STORES: dict[str, Callable[[Path], SessionStore]] = {
     "jsonl": lambda tmp: JSONLStore(root=tmp / "kithome"),
     "channel": lambda tmp: JSONLStore(tmp / "channel"),
     "custom": lambda tmp: KeyValueStore(),
+    "postgres": fresh_store,
 }
 
 
@@ -54,8 +57,7 @@ STORES: dict[str, Callable[[Path], SessionStore]] = {
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     made = STORES[request.param](tmp_path)
     yield made
-    if isinstance(made, SQLiteStore):
-        made.close()
+    api_stores.close(made)
 
 
 def user(text: str) -> dict[str, Any]:
@@ -568,5 +570,4 @@ def test_any_sequence_of_appends_reloads_identically_from_every_store(tmp_path_f
         assert data is not None and data["leaf_id"] == expected.leaf_id, name
         assert [e["id"] for e in data["entries"]] == [e["id"] for e in expected.entries], name
     for s in made.values():
-        if isinstance(s, SQLiteStore):
-            s.close()
+        api_stores.close(s)

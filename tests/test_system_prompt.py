@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kit_py import Agent, Session
+from kit_py import Agent, Session, catalog
 from kit_py.api.stores import JSONLStore
-from kit_py.session import SessionManager, catalog
+from kit_py.session import SessionManager
 from kit_py.session import format as fmt
 from tests.api_support import api_fixture  # noqa: F401  (fixture `api`)
 from tests.conftest import session_files
@@ -141,7 +141,7 @@ def test_a_10000_entry_api_session_appends_a_turn_without_reading_its_file(kit_e
         raise AssertionError("the session file was read again")
 
     monkeypatch.setattr("kit_py.session.store.load_lines", no_reading)
-    monkeypatch.setattr("kit_py.session.catalog.read_info", no_reading)
+    monkeypatch.setattr("kit_py.catalog.listing.read_info", no_reading)
     real_open = open
 
     def watched_open(file: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -155,7 +155,8 @@ def test_a_10000_entry_api_session_appends_a_turn_without_reading_its_file(kit_e
     assert result.text == "answer 10000"
     assert path.stat().st_size > size
     monkeypatch.undo()
-    assert len(SessionManager.open(path).entries) == 10_002  # the question and its answer
+    # the API's settings record (the session had none: the CLI made it), the question, the answer
+    assert len(SessionManager.open(path).entries) == 10_003
 
 
 @pytest.mark.parametrize("face", ["cli", "api"])

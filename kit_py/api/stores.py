@@ -23,13 +23,18 @@ from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from kit_py.session import SessionFile, SessionManager, Tree, catalog
+from kit_py import catalog
+from kit_py.errors import SessionConflictError
+from kit_py.session import SessionFile, SessionManager, Tree
 from kit_py.session import format as fmt
-from kit_py.session.store import gc_paused, load_lines
+from kit_py.session.store import LoadResult, Rebase, SharedLog, gc_paused, load_lines
+
+if TYPE_CHECKING:
+    from kit_py.api.messages import SessionSummary
 
 SessionData = dict[str, Any]
 Entry = dict[str, Any]
@@ -66,7 +71,8 @@ class SessionStore(ABC):
         data = self.load(session_id)
         if data is None:
             return None
-        header = data.get("header") or fmt.header("", session_id=session_id)
+        # A full header whatever was saved, and the key it is stored under is its id.
+        header = {**fmt.header("", session_id=session_id), **_keyed_header(data, session_id)}
         entries = list(data.get("entries") or [])
         extra = {k: v for k, v in data.items() if k not in _DATA_KEYS}
         log = SnapshotLog(self, session_id, entries, extra)
@@ -79,6 +85,20 @@ class SessionStore(ABC):
         appends to a taken id would mix two sessions.
         """
         return SessionManager(header, Tree(), SnapshotLog(self, _header_id(header), [], {}))
+
+    def channel_history(self, channel: str) -> list[SessionSummary]:
+        """The sessions `Session.create(channel, store=self)` made, newest first (`Session.history`).
+
+        Only stores that list sessions by channel (`PostgresStore`) have this; channels of files are
+        folders, listed by `Session.history(channel)` without a store."""
+        raise TypeError(f"{type(self).__name__} does not list sessions by channel")
+
+    def search_sessions(self, text: str, channel: str | None = None) -> list[SessionSummary]:
+        """Sessions whose messages hold the words of `text`, best first (`Session.search(store=...)`).
+
+        Only stores with a search of their own (`PostgresStore`) have this; sessions in files are
+        searched by `Session.search` without a store."""
+        raise TypeError(f"{type(self).__name__} has no full-text search")
 
 
 class SnapshotLog:
@@ -97,6 +117,10 @@ class SnapshotLog:
 
     def append(self, header: Entry, entries: list[Entry], lines: bytes) -> None:
         with self._lock:
+            stored = self._store.load(self._session_id)
+            held = len(stored.get("entries") or []) if stored is not None else 0
+            if held != len(self._entries) and (stored is not None or self._entries):
+                raise _conflict(self._session_id, held, len(self._entries))
             after = self._entries + entries
             data = {
                 **self._extra,
@@ -120,8 +144,19 @@ class _EntryStore(SessionStore):
     sessions from its entries; subclasses say how to `_append`, `_read` and `_sync`."""
 
     @abstractmethod
-    def _append(self, session_id: str, header: Entry, entries: list[Entry], lines: list[bytes]) -> None:
-        """Store `entries` (encoded one each in `lines`) after the session's others."""
+    def _append(
+        self,
+        session_id: str,
+        header: Entry,
+        entries: list[Entry],
+        lines: list[bytes],
+        position: int,
+        rebase: Rebase | None = None,
+    ) -> int:
+        """Store `entries` (encoded one each in `lines`) after the session's others, of which there
+        should be `position`. When another writer added some: with `rebase`, they are handed to it
+        (atomically with the insert) and what it returns is stored instead; without, nothing is stored
+        and SessionConflictError is raised. Returns how many entries the session holds now."""
 
     @abstractmethod
     def _read(self, session_id: str) -> tuple[Entry, list[Entry], SessionData, str | None] | None:
@@ -139,23 +174,36 @@ class _EntryStore(SessionStore):
         if read is None:
             return None
         header, entries, _extra_keys, _leaf = read
-        return SessionManager.from_entries(header, entries, _StoreLog(self, session_id))
+        return SessionManager.from_entries(header, entries, StoreLog(self, session_id, len(entries)))
 
     def new_session(self, header: Entry) -> SessionManager:
-        return SessionManager(header, Tree(), _StoreLog(self, _header_id(header)))
+        return SessionManager(header, Tree(), StoreLog(self, _header_id(header), 0))
 
 
-class _StoreLog:
-    """The `EntryLog` of a built-in store that is not a file: appends go to `store._append`."""
+class StoreLog(SharedLog):
+    """The `EntryLog` of a built-in store that is not a file: appends go to `store._append`.
+
+    Another writer's entries are followed as in a session file (the engine's rule for concurrent
+    writers), unless the log is `exclusive`: a `Session` object's is, so two objects on one id raise
+    SessionConflictError instead of interleaving their turns unnoticed."""
 
     path: Path | None = None
 
-    def __init__(self, store: _EntryStore, session_id: str) -> None:
+    def __init__(self, store: _EntryStore, session_id: str, position: int) -> None:
         self._store = store
         self._session_id = session_id
+        self._position = position
+        """How many entries the store holds for the session as far as this log knows."""
+        self._lock = threading.Lock()
+        self.exclusive = False
 
-    def append(self, header: Entry, entries: list[Entry], lines: bytes) -> None:
-        self._store._append(self._session_id, header, entries, _split_lines(entries, lines))
+    def append(self, header: Entry, entries: list[Entry], lines: bytes, rebase: Rebase | None = None) -> None:
+        with self._lock:
+            split = _split_lines(entries, lines)
+            follow = None if self.exclusive else rebase
+            self._position = self._store._append(
+                self._session_id, header, entries, split, self._position, follow
+            )
 
     def sync(self) -> None:
         self._store._sync()
@@ -183,24 +231,38 @@ class MemoryStore(_EntryStore):
         self._sessions: dict[str, _Record] = {}
         self._lock = threading.Lock()
 
-    def _append(self, session_id: str, header: Entry, entries: list[Entry], lines: list[bytes]) -> None:
+    def _append(
+        self,
+        session_id: str,
+        header: Entry,
+        entries: list[Entry],
+        lines: list[bytes],
+        position: int,
+        rebase: Rebase | None = None,
+    ) -> int:
         if not entries:
-            return
+            return position
         encoded_header = fmt.dumps(header)
         with self._lock:
             record = self._sessions.get(session_id)
+            held = len(record.lines) if record is not None else 0
+            if held != position:
+                if rebase is None or record is None:
+                    raise _conflict(session_id, held, position)
+                entries, lines = _rebased(rebase, record.lines[position:], entries, lines)
             if record is None:
                 record = self._sessions[session_id] = _Record(encoded_header)
             record.lines.extend(lines)
             record.ids.update(_entry_id(e) for e in entries)
             record.leaf = _leaf_after(entries)
+            return len(record.lines)
 
     def _sync(self) -> None:
         return None
 
     def save(self, session_id: str, data: SessionData) -> None:
         """Append the entries not stored yet (and a leaf marker if the leaf moved); replace header/extras."""
-        header = fmt.dumps(data.get("header") or {})  # encoded: a copy, and proof the data is JSON
+        header = fmt.dumps(_keyed_header(data, session_id))  # encoded: a copy, and proof the data is JSON
         extra = _extra(data)
         with self._lock:
             record = self._sessions.get(session_id)
@@ -308,9 +370,17 @@ class SQLiteStore(_EntryStore):
             if conn.in_transaction:
                 conn.execute("COMMIT")
 
-    def _append(self, session_id: str, header: Entry, entries: list[Entry], lines: list[bytes]) -> None:
+    def _append(
+        self,
+        session_id: str,
+        header: Entry,
+        entries: list[Entry],
+        lines: list[bytes],
+        position: int,
+        rebase: Rebase | None = None,
+    ) -> int:
         if not entries:
-            return
+            return position
         now = time.time()
         with self._write() as conn:
             conn.execute(
@@ -318,7 +388,18 @@ class SQLiteStore(_EntryStore):
                 "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated",
                 (session_id, fmt.dumps(header), now, now),
             )
-            _insert_entries(conn, session_id, entries, lines)
+            if rebase is not None and _held(conn, session_id) != position:
+                others = [
+                    bytes(row[0]) if isinstance(row[0], bytes) else str(row[0]).encode()
+                    for row in conn.execute(
+                        "SELECT entry FROM entries WHERE session_id = ? AND seq >= ? ORDER BY seq",
+                        (session_id, position),
+                    )
+                ]
+                entries, lines = _rebased(rebase, others, entries, lines)
+                position += len(others)
+            _insert_entries(conn, session_id, entries, lines, position)
+            return position + len(entries)
 
     def _sync(self) -> None:
         """fsync the write-ahead log once per turn: commits (synchronous=NORMAL) survive a crash of the
@@ -334,7 +415,7 @@ class SQLiteStore(_EntryStore):
 
     def save(self, session_id: str, data: SessionData) -> None:
         """Append the entries not stored yet (and a leaf marker if the leaf moved); replace header/extras."""
-        header = fmt.dumps(data.get("header") or {})
+        header = fmt.dumps(_keyed_header(data, session_id))
         extra = _extra(data)
         now = time.time()
         with self._write() as conn:
@@ -383,16 +464,28 @@ class SQLiteStore(_EntryStore):
 
 
 def _insert_entries(
-    conn: sqlite3.Connection, session_id: str, entries: list[Entry], lines: list[bytes]
+    conn: sqlite3.Connection,
+    session_id: str,
+    entries: list[Entry],
+    lines: list[bytes],
+    position: int | None = None,
 ) -> None:
-    """Append rows after the session's last one (inside the caller's write transaction)."""
+    """Append rows after the session's last one (inside the caller's write transaction); with
+    `position`, only if that is how many rows the session has (SessionConflictError otherwise)."""
     if not entries:
         return
-    (last,) = conn.execute("SELECT max(seq) FROM entries WHERE session_id = ?", (session_id,)).fetchone()
-    start = 0 if last is None else int(last) + 1
+    start = _held(conn, session_id)
+    if position is not None and start != position:
+        raise _conflict(session_id, start, position)
     pairs = enumerate(zip(entries, lines, strict=True))
     rows = [(session_id, start + i, _entry_id(e), line) for i, (e, line) in pairs]
     conn.executemany("INSERT INTO entries (session_id, seq, entry_id, entry) VALUES (?, ?, ?, ?)", rows)
+
+
+def _held(conn: sqlite3.Connection, session_id: str) -> int:
+    """How many entries the session holds (its last sequence number + 1)."""
+    (last,) = conn.execute("SELECT max(seq) FROM entries WHERE session_id = ?", (session_id,)).fetchone()
+    return 0 if last is None else int(last) + 1
 
 
 def _migrate_blobs(conn: sqlite3.Connection) -> None:
@@ -572,6 +665,29 @@ class JSONLStore(SessionStore):
 
 
 # --- helpers -----------------------------------------------------------------------------------------
+
+
+def _rebased(
+    rebase: Rebase, others: list[bytes], entries: list[Entry], lines: list[bytes]
+) -> tuple[list[Entry], list[bytes]]:
+    """What to store after another writer's `others` (encoded entries): the engine's answer."""
+    parsed = [orjson.loads(line) for line in others]
+    new_entries, new_lines = rebase(LoadResult(None, parsed, list(range(1, len(parsed) + 1))))
+    return new_entries, _split_lines(new_entries, new_lines)
+
+
+def _conflict(session_id: str, held: int, known: int) -> SessionConflictError:
+    return SessionConflictError(
+        f"session {session_id!r} was written by someone else since this Session read it (the store "
+        f"holds {held} entries, this Session knew of {known}); nothing was written. Load the session "
+        "again to continue it: two Session objects on one id would overwrite each other"
+    )
+
+
+def _keyed_header(data: SessionData, session_id: str) -> Entry:
+    """The header a store keeps under `session_id`: its id is that key (as in a JSONL store's file),
+    so a session loaded back is the one it was saved as, whatever id the data said."""
+    return {**(data.get("header") or {}), "id": session_id}
 
 
 def _header_id(header: Entry) -> str:

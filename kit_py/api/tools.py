@@ -1,17 +1,19 @@
-"""What a library user may pass as tools and as an approver, resolved to the engine's `Tool`s."""
+"""What a library user may pass as tools (names, `@tool` functions, `Tool`s, MCP server entries),
+resolved to the engine's `Tool`s."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from kit_py.engine.approval import PendingAction
 from kit_py.tools.base import Tool
 
+if TYPE_CHECKING:
+    from kit_py.tools.mcp import McpServers
+
 ToolSpec = str | Tool | Callable[..., Any]
-ApproveFn = Callable[[PendingAction], Any]
-"""Gets a `kit_py.engine.approval.PendingAction` (.tool, .arguments, .reason, .preview); returns True
-to allow, False to deny, or "always" to allow this tool for the rest of the turn's tool setup."""
+"""A built-in tool's name ("read"), a `Tool` (a `@tool` function) or a plain typed function."""
 
 
 def resolve_tools(specs: Iterable[ToolSpec] | None) -> list[Tool]:
@@ -35,3 +37,18 @@ def resolve_tools(specs: Iterable[ToolSpec] | None) -> list[Tool]:
     if duplicates:
         raise ValueError(f"two tools share the name(s) {', '.join(duplicates)}")
     return out
+
+
+def resolve_mcp_servers(specs: Mapping[str, Any] | None, cwd: Path) -> McpServers | None:
+    """`Agent(mcp_servers=...)`: entries shaped like `.kit.yml`'s `mcp_servers` (a mapping, or a command
+    line / URL string), checked now (ValueError names the bad one); the servers start with the first turn."""
+    if not specs:
+        return None
+    import warnings
+
+    from kit_py.tools.mcp import McpServers, load_servers
+
+    configs, typos = load_servers(specs, lambda name: f"mcp_servers[{name!r}]")
+    for typo in typos:
+        warnings.warn(typo, stacklevel=3)
+    return McpServers(configs, cwd)

@@ -8,16 +8,16 @@ with the same type information before the function runs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints
+from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
 
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolResult
+from kit_py.tools.coroutines import run_coroutine
 
 _SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Params|Returns?|Yields?|Raises?|Examples?|Notes?|Attributes|See Also)"
@@ -25,6 +25,8 @@ _SECTION = re.compile(
 )
 _GOOGLE_ARG = re.compile(r"^\s*\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _NUMPY_ARG = re.compile(r"^(\w+)\s*(?::.*)?$")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -92,12 +94,13 @@ def _numpy_params(body: list[str]) -> dict[str, str]:
     return out
 
 
-class FunctionTool(Tool):
-    """A `Tool` backed by a Python function; still callable as the plain function."""
+class FunctionTool(Tool, Generic[P, R]):
+    """A `Tool` backed by a Python function; still callable as the plain function, with its types
+    (`FunctionTool[P, R]` keeps the signature for type checkers)."""
 
     def __init__(
         self,
-        func: Callable[..., Any],
+        func: Callable[P, R],
         *,
         name: str | None = None,
         description: str | None = None,
@@ -144,7 +147,7 @@ class FunctionTool(Tool):
         self.__doc__ = func.__doc__
         self.__wrapped__ = func
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.func(*args, **kwargs)
 
     def _run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -161,14 +164,10 @@ class FunctionTool(Tool):
             except ValidationError as exc:
                 problems = "; ".join(e["msg"] for e in exc.errors())
                 raise ToolError(f"argument {pname!r} is invalid: {problems}") from None
-        result = self.func(**kwargs)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_awaited(result))
+        result: Any = self.func(**kwargs)  # type: ignore[call-arg]  # checked against P just above
+        if inspect.isawaitable(result):  # an async def tool: awaited even under a running event loop
+            result = run_coroutine(result)
         return ToolResult(_as_text(result))
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
 
 
 def _as_text(value: Any) -> str:
@@ -187,19 +186,31 @@ def _as_text(value: Any) -> str:
     return json.dumps(TypeAdapter(type(value)).dump_python(value, mode="json"), ensure_ascii=False)
 
 
+@overload
+def tool(func: Callable[P, R], /) -> FunctionTool[P, R]: ...
+
+
+@overload
 def tool(
-    func: Callable[..., Any] | None = None,
+    *, name: str | None = None, description: str | None = None, modifies_state: bool = False
+) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
+
+
+def tool(
+    func: Callable[P, R] | None = None,
+    /,
     *,
     name: str | None = None,
     description: str | None = None,
     modifies_state: bool = False,
-) -> Any:
+) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Decorator: `@tool` or `@tool(name=..., description=..., modifies_state=True)`.
 
     `modifies_state=True` marks a tool that changes something, so safe mode asks before it runs.
+    The decorated function keeps its signature and return type for type checkers.
     """
 
-    def wrap(f: Callable[..., Any]) -> FunctionTool:
+    def wrap(f: Callable[P, R]) -> FunctionTool[P, R]:
         return FunctionTool(f, name=name, description=description, modifies_state=modifies_state)
 
     return wrap(func) if func is not None else wrap
