@@ -199,13 +199,11 @@ class Terminal:
 def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, provider, tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")  # config dir unusable: history and preferences degrade, the chat still works
-    term = Terminal.kit(provider, {**kit_env, "KIT_CONFIG_DIR": str(blocked)}, workdir, "--no-session")
+    term = Terminal.kit(provider, {**kit_env, "KIT_CONFIG_DIR": str(blocked)}, workdir)
     banner = term.expect(PROMPT)
     assert "input history is not saved" in banner
     assert (
-        banner.splitlines()[-1].startswith("kit ")
-        and "openai/scripted" in banner
-        and "in memory (--no-session)" in banner
+        banner.splitlines()[-1].startswith("kit ") and "openai/scripted" in banner and "new session" in banner
     )
     term.expect("thinking off")
     term.send("/name scratch" + "\r")
@@ -223,5 +221,4 @@ def test_prompt_appears_with_toolbar_and_ctrl_c_twice_exits(kit_env, workdir, pr
     term.send(CTRL_C)
     assert term.wait_exit() == 0
     assert provider.chat_requests == []
-    assert not (Path(kit_env["KIT_HOME"]) / "sessions").exists()
     assert not re.search(r"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7])[;m]", term.raw)  # NO_COLOR: no colours

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,16 +16,18 @@ from rich.console import Console
 from kit_py.compaction.runner import CompactionOutcome
 from kit_py.config import Settings
 from kit_py.engine import events as ev
+from kit_py.engine.approval import ToolSetup
 from kit_py.engine.conversation import Conversation
 from kit_py.errors import UsageError
 from kit_py.repl import attachments, shell, stats
 from kit_py.repl.app import Repl
-from kit_py.repl.commands import COMMANDS, REGISTRY, osc52
+from kit_py.repl.commands import COMMANDS, REGISTRY, copy_with_local_tool, osc52
 from kit_py.repl.completer import ReplCompleter, path_completions
-from kit_py.repl.registry import split
+from kit_py.repl.registry import parse_command
 from kit_py.session import SessionManager
 from kit_py.terminal.theme import get_theme, rich_theme
 from kit_py.terminal.turn_view import TurnView, render_history
+from kit_py.tools import select_tools
 
 REQUIRED = (
     "help",
@@ -68,6 +71,26 @@ def test_attachments_inline_text_attach_images_and_leave_mentions_alone(tmp_path
     assert attachments.expand("no files here @nope", tmp_path).text == "no files here @nope"
 
 
+def test_a_mistyped_attachment_is_reported_with_the_closest_file(tmp_path: Path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.py").write_text("x")
+    with pytest.raises(UsageError, match=r"@src/mian.py: no such file; did you mean @src/main.py\?"):
+        attachments.expand("look at @src/mian.py please", tmp_path)
+    with pytest.raises(UsageError, match="no such file"):
+        attachments.expand('@"my notes.md"', tmp_path)  # quoted: meant as a file
+    assert attachments.expand("thanks @team, see @v2", tmp_path).attached == []  # mentions stay words
+
+
+def test_at_completion_finds_files_anywhere_below_by_their_letters(tmp_path: Path):
+    files = ("kit_py/repl/model.py", "kit_py/repl/app.py", "docs/models.md", ".git/model", "node_modules/x")
+    for path in files:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    assert _complete("@model", tmp_path) == ["docs/models.md", "kit_py/repl/model.py"]
+    assert _complete("@rpap", tmp_path) == ["kit_py/repl/app.py"]  # letters in order, not a prefix
+    assert _complete("@kit", tmp_path) == ["kit_py/"]  # a prefix of a name here is completed as before
+
+
 def test_attachments_refuse_binary_and_oversized_files(tmp_path: Path):
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
     (tmp_path / "big.txt").write_text("x" * (attachments.MAX_TEXT_BYTES + 1))
@@ -100,8 +123,12 @@ def test_registry_has_every_command_with_help_and_go_kit_aliases():
     assert REGISTRY.suggest("hlep") == "/help"
     assert REGISTRY.suggest("modle") == "/model"
     assert REGISTRY.suggest("zzzzzz") is None
-    assert split("/model  openai/gpt-4o ") == ("model", "openai/gpt-4o")
-    assert split("/new first line\nsecond") == ("new", "first line\nsecond")
+    assert parse_command("/model  openai/gpt-4o ") == ("model", "openai/gpt-4o")
+    assert parse_command("/?") == ("?", "")
+    for message in ("/new a\nb", "/etc/hosts what", "/* x */", "// note", "/ x", "hello /model"):
+        assert parse_command(message) is None, message
+    assert REGISTRY.find("mod") is REGISTRY.find("model")  # a unique prefix
+    assert REGISTRY.find("t") is None  # /theme, /thinking, /tree
 
 
 class _FakeRepl:
@@ -158,7 +185,7 @@ def test_shell_escape_parsing_and_context_message(tmp_path: Path):
     run = shell.run("echo out; echo err >&2; exit 3", tmp_path, seen.append)
     assert run.exit_code == 3 and run.output == "out\nerr\n" and seen == ["out\n", "err\n"]
     assert (
-        run.as_message_text() == "I ran `echo out; echo err >&2; exit 3` (exit code 3):\n```\nout\nerr\n```"
+        run.as_message_text() == "I ran `echo out; echo err >&2; exit 3` (exit 3):\n```\nout\nerr\n```"
     )
 
 
@@ -189,8 +216,23 @@ def test_context_size_uses_reported_usage_then_estimates_and_drops_it_after_comp
 def test_osc52_carries_the_text_base64_encoded(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("TMUX", raising=False)
     assert osc52("hé") == "\x1b]52;c;" + base64.b64encode("hé".encode()).decode() + "\x07"
-    monkeypatch.setenv("TMUX", "1")
-    assert osc52("x").startswith("\x1bPtmux;\x1b\x1b]52;c;")
+    monkeypatch.setenv("TMUX", "1")  # tmux 3.3+ drops the DCS-wrapped form: plain OSC 52 there too
+    assert osc52("x") == "\x1b]52;c;eA==\x07"
+
+
+def test_copy_uses_a_local_clipboard_program_when_there_is_one(monkeypatch, tmp_path: Path):
+    cat = shutil.which("cat")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert copy_with_local_tool("answer") is None  # none installed: nothing is claimed
+    xclip = tmp_path / "xclip"
+    xclip.write_text(f"#!/bin/sh\n{cat} > {tmp_path}/clip\n")
+    xclip.chmod(0o755)
+    assert copy_with_local_tool("the answer é") == "xclip"
+    assert (tmp_path / "clip").read_text() == "the answer é"
+    monkeypatch.delenv("DISPLAY")
+    assert copy_with_local_tool("x") is None  # xclip without a display cannot copy
 
 
 def test_history_is_rendered_markdown_with_markers():
@@ -222,7 +264,7 @@ def test_history_is_rendered_markdown_with_markers():
     render_history(console, path, "monokai")
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "❯ explain" in out and "Some bold words" in out and "**" not in out and "##" not in out
-    assert "thought for 5 words" in out and "⚙ read a.py" in out and "✓ line1 (+1 more line)" in out
+    assert "thought for 5 words" in out and "⚙ read a.py" in out and "✓ line2 (last of 2 lines)" in out
     assert "interrupted" in out and "model_change" not in out
 
 
@@ -274,7 +316,7 @@ def test_turn_view_collapses_reasoning_and_renders_the_answer():
     view.finish()
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert "thought for 4 words" in out and "Final answer" in out and "• item" in out
-    assert out.index("• item") < out.index("⚙ read a.py limit=5") < out.index("✗ no such file")
+    assert out.index("• item") < out.index("⚙ read a.py limit=5") < out.index("✗ more (last of 2 lines)")
     assert "↻ rate limited; retrying in 1.0s" in out
     assert "✓ edited x.py\n@@ -1 +1 @@\n-old\n+new" in out
     assert "↻ compacted: 4 messages -> summary, 900 -> 120 tokens" in out
@@ -339,3 +381,47 @@ def test_safe_mode_approval_asks_the_user(tmp_path: Path, keys: str, answer: str
     shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
     assert "⚠ edit needs approval (safe mode)" in shown and "-old\n+new" in shown
     assert ("please answer y" in shown) == keys.startswith("maybe")
+
+
+def test_status_line_fits_narrow_terminals_without_cutting_numbers(tmp_path: Path, monkeypatch):
+    session = SessionManager.create(None, str(tmp_path))
+    session.append({"type": "session_info", "name": "a rather long session name"})
+    setup = ToolSetup(tools=select_tools(None), cwd=tmp_path, safe_mode=True)
+    repl = Repl(Conversation(session, Settings(model="openai/gpt-4o", context_window=200_000), tools=setup))
+
+    def line(columns: int) -> str:
+        monkeypatch.setattr(Repl, "_columns", staticmethod(lambda: columns))
+        return "".join(text for _, text in repl._toolbar())
+
+    wide = line(200)
+    assert " openai/gpt-4o · thinking off · ctx " in wide and "% of 200k " in wide  # the configured window
+    assert "· $0 · safe · a rather long session name " in wide  # nothing answered yet: $0, not n/a
+    narrow = line(60)
+    assert len(narrow) <= 60 and "· safe" in narrow and "% of 200k" in narrow
+    assert "session name" not in narrow  # dropped whole, never cut mid-word or mid-number
+    assert len(line(30)) <= 30 and "thinking off" in line(30)
+    assert stats.human_tokens(200_000) == "200k" and stats.human_tokens(2_500_000) == "2.5M"
+    session.append({"type": "message", "role": "assistant", "parts": [], "usage": {"input_tokens": 5}})
+    assert stats.session_cost(stats.usage_totals(session.entries)) == "n/a"  # answered, price unknown
+
+
+def test_context_estimate_counts_the_tool_definitions_sent_with_every_request(tmp_path: Path):
+    session = SessionManager.create(None, str(tmp_path))
+    bare = Conversation(session, Settings()).context_tokens()
+    with_tools = Conversation(session, Settings(), tools=ToolSetup(tools=select_tools(None), cwd=tmp_path))
+    assert with_tools.context_tokens() - bare > 300  # six tool schemas, about 1.5 kB of JSON
+
+
+def test_ctrl_o_shows_the_last_tool_output_in_full(tmp_path: Path):
+    from kit_py.session import format as fmt
+
+    session = SessionManager.create(None, str(tmp_path))
+    repl = Repl(Conversation(session, Settings()))
+    repl._console = _console()
+    repl.show_last_tool_results()
+    assert "no tool has run" in repl.console.file.getvalue()  # type: ignore[attr-defined]
+    long_output = "\n".join(f"line {i}" for i in range(300)) + "\nFAILED at the end"
+    session.append(fmt.message("tool", [fmt.tool_result_part("c1", "bash", long_output, True)]))
+    repl.show_last_tool_results()
+    shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
+    assert "bash result" in shown and "line 0\n" in shown and "line 299\nFAILED at the end" in shown

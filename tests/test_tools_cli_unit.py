@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kit_py.engine import approval as approval_module
 from kit_py.engine.approval import PendingAction, ToolSetup
 from kit_py.engine.tool_calls import execute_tool_call
 from kit_py.terminal import approval_prompt as approval
@@ -88,6 +89,21 @@ def test_always_covers_one_tool_and_not_paths_outside_the_working_directory(tmp_
     assert [r["answer"] for r in records(setup)] == ["always", "approved"]
 
 
+def test_always_for_an_outside_path_covers_that_folder_only(tmp_path):
+    work, notes, other = tmp_path / "work", tmp_path / "notes", tmp_path / "other"
+    for folder in (work, notes, other, notes / "sub"):
+        folder.mkdir()
+    approver = Approver("always", "denied")
+    setup = setup_for(work, approver, safe=False)
+    assert not call(setup, "write", path=str(notes / "a.md"), content="a")[1]
+    assert "[a]lways for write in " + str(notes) in approval_module.question_text(approver.asked[0])
+    assert not call(setup, "write", path=str(notes / "sub" / "b.md"), content="b")[1]  # below it: not asked
+    assert len(approver.asked) == 1
+    assert call(setup, "write", path=str(other / "c.md"), content="c")[1]  # elsewhere: asked, and denied
+    assert len(approver.asked) == 2 and not (other / "c.md").exists()
+    assert (notes / "sub" / "b.md").read_text() == "b"
+
+
 def test_without_a_way_to_ask_actions_are_refused_and_reads_inside_run(tmp_path):
     outside = tmp_path / "secret.txt"
     outside.write_text("secret\n")
@@ -162,7 +178,7 @@ def test_headers_and_summaries_are_one_compact_line():
     assert len(long) <= tool_display.MAX_HEADER and "\n" not in long
     output = "line one\nline two\n[Exit code 2]"
     summary = tool_display.result_summary(output, {"exit_code": 2, "duration_ms": 7})
-    assert summary == "line one (+2 more lines)  [exit 2 · 7 ms]"
+    assert summary == "line two (last of 2 lines)  [exit 2 · 7 ms]"
 
 
 def test_diffs_are_colored_only_when_asked_and_long_ones_cut():

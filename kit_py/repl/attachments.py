@@ -1,17 +1,21 @@
 """`@path` in a prompt attaches a file: text is inlined in a delimited block, images become image parts.
 
-A word that names no existing file is left alone (`@someone` stays a mention). Unreadable or oversized
-files are errors, so the user learns before anything is sent.
+A word that names no existing file is left alone (`@someone` stays a mention), unless it looks like a
+path (a `/` or a file extension): a mistyped `@src/mian.py` is an error naming the closest file, not a
+prompt sent without the file the user meant. Unreadable or oversized files are errors too, so the user
+learns before anything is sent.
 """
 
 from __future__ import annotations
 
 import base64
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit_py.errors import UsageError
+from kit_py.repl.file_search import fuzzy_paths
 from kit_py.tools.text import looks_binary
 
 MAX_TEXT_BYTES = 256 * 1024
@@ -25,6 +29,7 @@ IMAGE_TYPES = {
 }
 # @path, or @"path with spaces"; must start the input or follow whitespace (not an e-mail address).
 MENTION = re.compile(r'(?<!\S)@(?:"([^"]+)"|(\S+))')
+LOOKS_LIKE_PATH = re.compile(r"/|\.[A-Za-z0-9]{1,8}$")
 
 
 @dataclass
@@ -41,6 +46,12 @@ def _resolve(raw: str, cwd: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def _no_such_file(shown: str, cwd: Path) -> str:
+    close = difflib.get_close_matches(shown, fuzzy_paths(Path(shown).name[:1], cwd, limit=500), n=1)
+    hint = f"; did you mean @{close[0]}?" if close else ""
+    return f"@{shown}: no such file{hint} (without the @ it is sent as plain text)"
+
+
 def expand(text: str, cwd: Path) -> Expanded:
     """The prompt with every `@file` attached; raises UsageError for a file that cannot be attached."""
     result = Expanded(text)
@@ -49,6 +60,8 @@ def expand(text: str, cwd: Path) -> Expanded:
     for match in MENTION.finditer(text):
         raw = match.group(1) or match.group(2)
         path = _resolve(raw, cwd)
+        if path is None and (match.group(1) or LOOKS_LIKE_PATH.search(raw.rstrip(",.;:!?)"))):
+            raise UsageError(_no_such_file(raw.rstrip(",.;:!?)"), cwd))
         if path is None or path.resolve() in seen:
             continue
         seen.add(path.resolve())

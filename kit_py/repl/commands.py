@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 
 from kit_py.config import THINKING_LEVELS
 from kit_py.repl import stats
-from kit_py.repl.registry import Command, Completer, Handler, Registry
+from kit_py.repl.branch_commands import (
+    clone_command,
+    fork_command,
+    label_command,
+    resume_command,
+    tree_command,
+)
+from kit_py.repl.exchange_commands import export_command, import_command, share_command
+from kit_py.repl.registry import Command, Completer, Registry
+from kit_py.repl.tool_commands import show_servers, show_tools
 from kit_py.session.format import message_text, typed_text
 from kit_py.terminal.theme import THEMES
 
@@ -63,8 +72,8 @@ def _help(repl: Repl, args: str) -> None:
     repl.console.print(table)
     repl.console.print(
         "[kit.dim]Enter sends · Alt+Enter or Ctrl-J new line · @file attaches · !cmd runs a shell command "
-        "(!!cmd without adding it) · Shift+Tab thinking level · Ctrl-R search history · Ctrl-C stops · "
-        "Ctrl-D quits[/]",
+        "(!!cmd without adding it) · Shift+Tab thinking level · Ctrl-O last tool output in full · "
+        "Ctrl-R search history · Esc or Ctrl-C stops an answer · Ctrl-D quits[/]",
         highlight=False,
     )
 
@@ -162,14 +171,16 @@ def _session(repl: Repl, args: str) -> None:
         ("entries", str(len(session.entries))),
         ("messages", f"{totals.messages} ({len(repl.path_messages())} on the current branch)"),
         ("leaf", session.leaf_id or "-"),
+        ("state", session.state_hash or "- (no hash: empty, or last written by Go kit)"),
         ("model", f"{repl.settings.model} (thinking level {repl.settings.thinking_level})"),
+        ("system", repl.conversation.system_prompt_origin()),
         (
             "tokens",
             f"{totals.input_tokens} in / {totals.output_tokens} out"
             + (f" / {totals.cache_read_tokens} cached" if totals.cache_read_tokens else ""),
         ),
         ("context", _context_line(tokens, window)),
-        ("cost", stats.format_cost(totals.cost_usd)),
+        ("cost", stats.session_cost(totals)),
     ]
     for key, value in rows:  # plain lines: a long path must stay one copyable line
         repl.console.print(f"{key:<9} {value}", markup=False, highlight=False, soft_wrap=True)
@@ -191,7 +202,7 @@ def _usage(repl: Repl, args: str) -> None:
         f"cache read:    {totals.cache_read_tokens}   cache write: {totals.cache_creation_tokens}",
         f"cached:        {_cached_line(totals, stats.last_answer_usage(repl.session.entries))}",
         f"answers:       {totals.answers}",
-        f"cost:          {stats.format_cost(totals.cost_usd)}",
+        f"cost:          {stats.session_cost(totals)}",
         f"context:       {_context_line(tokens, window)}",
     ]
     repl.console.print("\n".join(lines), markup=False, highlight=False)
@@ -248,12 +259,36 @@ def _short(text: str) -> str:
 
 
 def osc52(text: str) -> str:
-    """The escape sequence that asks the terminal to put `text` on the clipboard (wrapped for tmux)."""
+    """The escape sequence that asks the terminal to put `text` on the clipboard. Sent plain, also
+    inside tmux: tmux 3.3+ takes plain OSC 52 (set-clipboard) and drops the old DCS-wrapped form."""
     payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    sequence = f"\x1b]52;c;{payload}\x07"
-    if os.environ.get("TMUX"):
-        sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
-    return sequence
+    return f"\x1b]52;c;{payload}\x07"
+
+
+CLIPBOARD_TOOLS = (
+    ("WAYLAND_DISPLAY", ("wl-copy",)),
+    ("DISPLAY", ("xclip", "-selection", "clipboard")),
+    ("DISPLAY", ("xsel", "--clipboard", "--input")),
+    ("", ("pbcopy",)),
+    ("", ("clip.exe",)),
+)
+
+
+def copy_with_local_tool(text: str) -> str | None:
+    """Put `text` on the clipboard with a local clipboard program; returns its name, None if none
+    is usable here (no display, not installed, or it failed)."""
+    import shutil
+    import subprocess
+
+    for needs, command in CLIPBOARD_TOOLS:
+        if (needs and not os.environ.get(needs)) or shutil.which(command[0]) is None:
+            continue
+        try:
+            subprocess.run(command, input=text.encode("utf-8"), check=True, timeout=5, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return command[0]
+    return None
 
 
 def _copy(repl: Repl, args: str) -> None:
@@ -261,10 +296,17 @@ def _copy(repl: Repl, args: str) -> None:
         if entry.get("type") == "message" and entry.get("role") == "assistant":
             text = message_text(entry)
             if text:
+                tool = copy_with_local_tool(text)
                 repl.console.file.flush()
                 sys.stdout.write(osc52(text))
                 sys.stdout.flush()
-                repl.note(f"copied the last answer ({len(text)} characters) to the clipboard")
+                if tool:
+                    repl.note(f"copied the last answer ({len(text)} characters) to the clipboard with {tool}")
+                else:
+                    repl.note(
+                        f"asked the terminal to copy the last answer ({len(text)} characters; OSC 52): "
+                        "terminals that do not allow clipboard access ignore it"
+                    )
                 return
     repl.note("no answer to copy yet")
 
@@ -290,33 +332,22 @@ def _compact(repl: Repl, args: str) -> None:
     repl.compact(args or None)
 
 
+def _cd(repl: Repl, args: str) -> None:
+    """/cd [path]: work somewhere else; without a path, in the directory the session was started in."""
+    from pathlib import Path
+
+    target = Path(args).expanduser() if args else Path(repl.session.cwd or repl.cwd)
+    if not target.is_absolute():
+        target = repl.cwd / target
+    if not target.is_dir():
+        repl.error(f"not a directory: {target}")
+        return
+    repl.change_directory(Path(os.path.normpath(target)))
+    repl.note(f"tools, !commands and @files now work in {repl.cwd}")
+
+
 def _quit(repl: Repl, args: str) -> None:
     repl.exit_requested = True
-
-
-MISSING_ISSUES = {
-    "tree": "session tree browser",
-    "fork": "session tree browser",
-    "resume": "session picker",
-    "export": "export and import",
-    "import": "export and import",
-    "share": "export and import",
-}
-MISSING_HINTS = {
-    "resume": " Meanwhile: quit and run `kit -c` (most recent) or `kit -s <id>`.",
-    "tree": " Meanwhile /undo and /retry branch the conversation.",
-}
-
-
-def _missing(name: str, capability: str) -> Handler:
-    def handler(repl: Repl, args: str) -> None:
-        repl.console.print(
-            f"[kit.warn]/{name}: {capability} is not available yet[/] "
-            f"[kit.dim](issue: {MISSING_ISSUES[name]}).{MISSING_HINTS.get(name, '')}[/]",
-            highlight=False,
-        )
-
-    return handler
 
 
 def _complete_from(values: tuple[str, ...] | list[str]) -> Completer:
@@ -359,6 +390,8 @@ COMMANDS: list[Command] = [
         "[on|off]",
         _complete_from(("on", "off")),
     ),
+    Command("tools", "list the tools the model can use (built-in and MCP)", show_tools),
+    Command("servers", "MCP servers: state, tool count, errors", show_servers, ("mcp",)),
     Command("name", "show or set this session's name", _name, (), "[name]"),
     Command("session", "session details: file, id, entries, tokens, cost", _session, ("info",)),
     Command("usage", "token usage, cost and context size", _usage, ("u",)),
@@ -369,16 +402,30 @@ COMMANDS: list[Command] = [
     Command("copy", "copy the last answer to the clipboard", _copy, ("cp",)),
     Command("reasoning", "show the full reasoning of the last answer", _reasoning, ("thoughts",)),
     Command("compact", "summarize older messages to free context", _compact, ("co",), "[focus]"),
+    Command("tree", "browse the session tree: switch branches, edit an earlier message, label", tree_command),
+    Command("label", "label where you are (no text: clear its label)", label_command, (), "[text]"),
+    Command("fork", "start a new session from an earlier message of yours", fork_command),
+    Command("clone", "copy this branch into a new session and continue there", clone_command),
+    Command("resume", "switch to another saved session (a picker)", resume_command, ("r",)),
     Command(
-        "tree", "browse and switch branches of this session", _missing("tree", "session tree navigation")
+        "export",
+        "export the session: .jsonl (the file), .md (this branch) or .html (a viewer)",
+        export_command,
+        (),
+        "[path] [--force]",
     ),
-    Command("fork", "copy this branch into a new session", _missing("fork", "forking a session")),
-    Command("resume", "switch to another saved session", _missing("resume", "the session picker"), ("r",)),
     Command(
-        "export", "export the session (jsonl, md, html)", _missing("export", "session export"), (), "[path]"
+        "import", "import a kit, Go kit, pi or kit Markdown session and open it", import_command, (), "<path>"
     ),
-    Command("import", "import a kit or pi session file", _missing("import", "session import"), (), "<path>"),
-    Command("share", "share the session as a gist", _missing("share", "sharing"), ()),
+    Command(
+        "share",
+        "upload the session as a secret gist (gh), asking about secrets found",
+        share_command,
+        (),
+        "[--yes|--redact]",
+        _complete_from(("--yes", "--redact")),
+    ),
+    Command("cd", "tools work in another directory (default: the session's own)", _cd, (), "[path]"),
     Command("quit", "leave kit (Ctrl-D works too)", _quit, ("q", "exit")),
 ]
 REGISTRY = Registry(COMMANDS)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from kit_py.repl.file_search import fuzzy_paths
+
 if TYPE_CHECKING:
     from kit_py.repl.face import ReplFace as Repl
 
@@ -30,7 +32,13 @@ class ReplCompleter(Completer):
             return
         mention = MENTION_AT_CURSOR.search(before)
         if mention:
-            yield from path_completions(mention.group(1), self.repl.cwd)
+            typed = mention.group(1)
+            exact = list(path_completions(typed, self.repl.cwd))
+            yield from exact
+            if not exact and typed and not typed.startswith('"'):
+                for path in fuzzy_paths(typed, self.repl.cwd):
+                    shown = f'"{path}"' if " " in path else path
+                    yield Completion(shown, -len(typed), display=path)
 
     def _slash(self, before: str) -> Iterable[Completion]:
         registry = self.repl.registry

@@ -4,6 +4,7 @@ and the `Registry` that finds one by name or alias and suggests the closest."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,12 @@ class Registry:
                 self._index[key] = command
 
     def find(self, name: str) -> Command | None:
-        return self._index.get(name.lower())
+        """By name or alias, or by a prefix that only one command has (`/mod` is /model)."""
+        key = name.lower()
+        if key in self._index:
+            return self._index[key]
+        matches = {id(c): c for k, c in self._index.items() if key and k.startswith(key)}
+        return next(iter(matches.values())) if len(matches) == 1 else None
 
     def suggest(self, name: str) -> str | None:
         close = difflib.get_close_matches(name.lower(), list(self._index), n=1, cutoff=0.5)
@@ -50,11 +56,18 @@ class Registry:
         return f"/{self._index[close[0]].name}" if close else None
 
 
-def split(line: str) -> tuple[str, str]:
-    """'/model  gpt-4o ' -> ('model', 'gpt-4o')."""
-    body = line[1:]
-    name, _, args = body.partition(" ")
-    if "\n" in name:
-        name, _, rest = name.partition("\n")
-        args = rest + (" " + args if args else "")
-    return name.strip(), args.strip()
+_COMMAND = re.compile(r"/([A-Za-z?][\w-]*)(?:[ \t]+(.*))?")
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """'/model  gpt-4o ' -> ('model', 'gpt-4o'); None when the input is a message, not a command.
+
+    Only a one-line input whose first word is `/word` is a command: pasted text such as
+    `/etc/hosts what is this`, `/* comment */`, `// note` or several lines is sent as typed."""
+    stripped = text.strip()
+    if "\n" in stripped:
+        return None
+    match = _COMMAND.fullmatch(stripped)
+    if match is None:
+        return None
+    return match.group(1), (match.group(2) or "").strip()

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_py.text import exit_status, strip_terminal_escapes
+
 MAX_CONTEXT_CHARS = 30_000
 
 
@@ -21,17 +23,17 @@ class ShellRun:
     interrupted: bool = False
 
     def as_message_text(self) -> str:
-        """The user message that puts this run into the context."""
-        output = self.output
+        """The user message that puts this run into the context (colour escapes left out)."""
+        output = strip_terminal_escapes(self.output)
         if len(output) > MAX_CONTEXT_CHARS:
-            output = output[:MAX_CONTEXT_CHARS] + f"\n… [output truncated: {len(self.output)} chars in total]"
-        status = "interrupted" if self.interrupted else f"exit code {self.exit_code}"
+            output = output[:MAX_CONTEXT_CHARS] + f"\n… [output truncated: {len(output)} chars in total]"
+        status = "interrupted" if self.interrupted else exit_status(self.exit_code)
         fence = "````" if "```" in output else "```"
         return f"I ran `{self.command}` ({status}):\n{fence}\n{output.rstrip()}\n{fence}"
 
 
 def parse(line: str) -> tuple[str, bool] | None:
-    """(command, add_to_context) for `!cmd` / `!!cmd`, None for anything else."""
+    """(command, add_to_context) for `!cmd` / `!!cmd`, None for anything else (`\\!` escapes a `!`)."""
     if line.startswith("!!"):
         return line[2:].strip(), False
     if line.startswith("!"):

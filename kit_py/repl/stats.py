@@ -5,36 +5,23 @@ Pure functions over entry dicts; the REPL caches their results per leaf so the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kit_py.llm import Usage
+from kit_py.llm.types import UsageTotals, format_cost, usage_totals
+
+__all__ = [
+    "UsageTotals",
+    "cached_percent",
+    "fit_segments",
+    "format_cost",
+    "human_tokens",
+    "last_answer_usage",
+    "session_cost",
+    "usage_totals",
+]
 
 Entry = dict[str, Any]
-
-
-@dataclass
-class UsageTotals(Usage):
-    """Usage summed over a session, with how many messages and answers it took."""
-
-    messages: int = 0
-    answers: int = 0
-
-
-def usage_totals(entries: list[Entry]) -> UsageTotals:
-    """Sum the usage of every assistant message in the session (all branches: it is what was paid)."""
-    totals = UsageTotals()
-    for entry in entries:
-        if entry.get("type") != "message":
-            continue
-        totals.messages += 1
-        if entry.get("role") != "assistant":
-            continue
-        totals.answers += 1
-        usage = entry.get("usage")
-        if isinstance(usage, dict):
-            totals.add(Usage.from_dict(usage))
-    return totals
 
 
 def last_answer_usage(entries: list[Entry]) -> Usage | None:
@@ -56,16 +43,32 @@ def cached_percent(usage: Usage | None) -> int | None:
 
 
 def human_tokens(count: int) -> str:
-    """1234 -> '1.2k', 2500000 -> '2.5M'."""
+    """1234 -> '1.2k', 200000 -> '200k', 2500000 -> '2.5M'."""
     if count >= 1_000_000:
-        return f"{count / 1_000_000:.1f}M"
+        return f"{count / 1_000_000:.1f}".removesuffix(".0") + "M"
     if count >= 1000:
-        return f"{count / 1000:.1f}k"
+        return f"{count / 1000:.1f}".removesuffix(".0") + "k"
     return str(count)
 
 
-def format_cost(cost: float | None) -> str:
-    """Dollars with sensible precision; 'n/a' when the provider's price is unknown."""
-    if cost is None:
-        return "n/a"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+def session_cost(totals: UsageTotals) -> str:
+    """What the session cost so far: `$0` before any answer, `n/a` when the provider's price is
+    unknown (the status line and /usage say the same)."""
+    return "$0" if totals.answers == 0 else format_cost(totals.cost_usd)
+
+
+def fit_segments(
+    segments: list[tuple[str, str]], width: int, drop_order: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """Named status-line segments that fit in `width` columns: whole segments are dropped in
+    `drop_order` (never cut mid-number); the first segment is shortened with … as a last resort."""
+    kept = list(segments)
+    for name in drop_order:
+        if sum(len(text) for _, text in kept) <= width:
+            break
+        kept = [(n, t) for n, t in kept if n != name]
+    overflow = sum(len(text) for _, text in kept) - width
+    if overflow > 0 and kept:
+        name, text = kept[0]
+        kept[0] = (name, text[: max(1, len(text) - overflow - 1)] + "…")
+    return kept

@@ -6,7 +6,11 @@ Pure text helpers shared by print mode, the safe-mode prompt and the REPL; no te
 from __future__ import annotations
 
 import json
+import re
+from collections import deque
 from typing import Any
+
+from kit_py.text import exit_status, shorten, strip_terminal_escapes
 
 MAX_HEADER = 120
 MAX_DIFF_LINES = 80
@@ -23,8 +27,7 @@ def visible(text: str) -> str:
 
 
 def _clip(text: str, limit: int = MAX_HEADER) -> str:
-    line = visible(text.replace("\n", " ⏎ "))
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return shorten(visible(text.replace("\n", " ⏎ ")), limit)
 
 
 def _line_count(text: str) -> int:
@@ -66,18 +69,77 @@ def call_header(name: str, arguments_json: str) -> str:
     return _clip(f"{name} {json.dumps(args, ensure_ascii=False)}")
 
 
+# The notes bash adds after a command's output (tools/bash.py `_result`), and the engine's word for a
+# call stopped before it returned: the summary says the same from `details`, so they are skipped.
+_KIT_NOTE = re.compile(
+    r"\[(Exit code -?\d+|Killed by \w+|Output truncated: .*|Command (timed out|aborted) .*"
+    r"|interrupted by the user.*)\]|interrupted by the user"
+)
+
+
 def result_summary(content: str, data: dict[str, Any]) -> str:
-    """First line of the output, how many more lines there are, exit code and duration."""
+    """The LAST line of the output (errors come at the end), how many lines it ended, how the command
+    ended (`exit 1`, `killed by SIGTERM`, `timed out`) and how long it took."""
     lines = [line for line in content.splitlines() if line.strip()]
-    first = _clip(" ".join(lines[0].split()), 100) if lines else "(no output)"
-    more = f" (+{len(lines) - 1} more line{'s' if len(lines) > 2 else ''})" if len(lines) > 1 else ""
+    while len(lines) > 1 and _KIT_NOTE.fullmatch(lines[-1].strip()):
+        lines.pop()
+    last = _clip(" ".join(lines[-1].split()), 100) if lines else "(no output)"
+    more = "+" if data.get("full_output_path") else ""
+    count = f" (last of {len(lines)}{more} lines)" if len(lines) > 1 else ""
     facts = []
-    if data.get("exit_code") is not None:
-        facts.append(f"exit {data['exit_code']}")
+    if data.get("timed_out"):
+        facts.append("timed out")
+    elif data.get("aborted"):
+        facts.append("stopped")
+    elif data.get("exit_code") is not None:
+        facts.append(exit_status(int(data["exit_code"])))
     if data.get("duration_ms") is not None:
-        facts.append(f"{data['duration_ms']} ms")
+        facts.append(duration(int(data["duration_ms"])))
     tail = f"  [{' · '.join(facts)}]" if facts else ""
-    return f"{first}{more}{tail}"
+    return f"{last}{count}{tail}"
+
+
+def duration(ms: float) -> str:
+    """`830 ms`, `12.4 s`, `3m 05s`."""
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(int(ms // 1000), 60)
+    return f"{minutes}m {seconds:02d}s"
+
+
+class OutputTail:
+    """The last lines a running command printed, as a terminal would show them: colours and cursor
+    escapes dropped, a carriage return starting its line again (progress bars), control characters
+    made visible. Memory stays bounded however much it prints."""
+
+    MAX_LINE = 1000
+
+    def __init__(self, keep: int = 5) -> None:
+        self._lines: deque[str] = deque(maxlen=keep)
+        self._partial = ""
+        self.line_count = 0
+
+    def add(self, output: str) -> None:
+        *complete, self._partial = (self._partial + output).split("\n")
+        self._partial = self._partial[-4 * self.MAX_LINE :]
+        self.line_count += len(complete)
+        for line in complete[-(self._lines.maxlen or 1) :]:
+            self._lines.append(line[-4 * self.MAX_LINE :])
+
+    def lines(self) -> list[str]:
+        """The newest lines, the one still being written last."""
+        raw = [*self._lines, self._partial] if self._partial else list(self._lines)
+        shown = [_as_shown(line) for line in raw]
+        return [line for line in shown if line.strip()][-(self._lines.maxlen or 1) :]
+
+
+def _as_shown(line: str) -> str:
+    """One output line as a terminal leaves it: after a carriage return only the newest text counts."""
+    text = strip_terminal_escapes(line)
+    parts = [part for part in text.split("\r") if part.strip()]
+    return visible(parts[-1] if parts else "")[: OutputTail.MAX_LINE]
 
 
 def diff_style(line: str) -> str | None:

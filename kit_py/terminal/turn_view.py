@@ -1,13 +1,15 @@
 """How the conversation looks: a finished session rendered on resume, and a turn rendered as it streams.
 
 Answers are markdown (rich, syntax-highlighted code); reasoning is dimmed and collapsed to one line once
-the answer starts (`/reasoning` shows it in full); tool calls get one-line headers.
+the answer starts (`/reasoning` shows it in full); tool calls get one-line headers, a spinner with the
+newest output while they run, and a one-line summary of how their output ended.
 """
 
 from __future__ import annotations
 
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 from kit_py.engine import events
 from kit_py.session.format import TYPED_KEY, message_text
 from kit_py.terminal.markdown_stream import REFRESH_SECONDS
+from kit_py.text import shorten
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
     from rich.status import Status
+
+    from kit_py.terminal.tool_lines import OutputTail
 
 Entry = dict[str, Any]
 REASONING_TAIL_LINES = 4
@@ -44,8 +49,7 @@ def user_display(entry: Entry) -> str:
 
 
 def one_line(text: str, width: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return shorten(" ".join(text.split()), width)
 
 
 def reasoning_summary(text: str) -> str:
@@ -96,12 +100,6 @@ def print_diff(console: Console, diff: str, limit: int | None = None) -> None:
 _DIFF_STYLES = {"green": "kit.ok", "red": "kit.error", "cyan": "kit.tool", "bold": "bold"}
 
 
-def markdown(text: str, code_theme: str) -> Any:
-    from rich.markdown import Markdown
-
-    return Markdown(text, code_theme=code_theme)
-
-
 def render_history(console: Console, path: list[Entry], code_theme: str) -> None:
     """Draw the current path of a resumed session: what the user sees is what the model will see."""
     shown = [e for e in path if e.get("type") in ("message", "compaction", "branch_summary")]
@@ -124,8 +122,11 @@ def render_entry(console: Console, entry: Entry, code_theme: str) -> None:
         )
         return
     if etype == "branch_summary":
+        from kit_py.compaction.branch import PREAMBLE
+
+        summary = str(entry.get("summary", "")).removeprefix(PREAMBLE)
         console.print(
-            f"↳ branch summary: {one_line(str(entry.get('summary', '')), 120)}",
+            f"↳ branch summary: {one_line(summary, 120)}",
             style="kit.dim",
             markup=False,
             highlight=False,
@@ -156,7 +157,9 @@ def _render_assistant(console: Console, entry: Entry, parts: list[Entry], code_t
         if ptype == "reasoning" and data.get("thinking"):
             console.print(reasoning_summary(str(data["thinking"])), style="kit.reasoning", highlight=False)
         elif ptype == "text" and data.get("text"):
-            console.print(markdown(str(data["text"]), code_theme))
+            from kit_py.terminal.markdown_render import markdown, print_markdown
+
+            print_markdown(console, markdown(str(data["text"]), code_theme))
         elif ptype == "tool_call":
             print_tool_call(console, str(data.get("name", "?")), str(data.get("input", "")))
     stop = entry.get("stop_reason")
@@ -167,6 +170,46 @@ def _render_assistant(console: Console, entry: Entry, parts: list[Entry], code_t
             f"✗ {entry.get('error') or 'the answer failed'}", style="kit.error", markup=False, highlight=False
         )
     console.print()
+
+
+class ToolActivity:
+    """What a running tool looks like: a spinner with the time it has taken, and the last lines it
+    printed. Drawn by a live region's own refresh thread (the tool blocks the thread that runs it),
+    so output is added under a lock."""
+
+    SPINNER_AFTER = 0.3
+    """A call that ends sooner shows nothing: no spinner flashing for every quick read."""
+    OUTPUT_LINES = 5
+
+    def __init__(self) -> None:
+        from rich.spinner import Spinner
+
+        from kit_py.terminal.tool_lines import OutputTail
+
+        self.started = time.monotonic()
+        self.output: OutputTail = OutputTail(self.OUTPUT_LINES)
+        self._lock = threading.Lock()
+        self._spinner = Spinner("dots", style="kit.dim")
+
+    def add(self, output: str) -> None:
+        with self._lock:
+            self.output.add(output)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        from kit_py.terminal.tool_lines import duration
+
+        elapsed = time.monotonic() - self.started
+        with self._lock:
+            lines, count = self.output.lines(), self.output.line_count
+        if elapsed < self.SPINNER_AFTER and not lines:
+            return
+        printed = f" · {count} line{'s' if count != 1 else ''} of output" if count else ""
+        self._spinner.text = Text(f"running {duration(elapsed * 1000)}{printed}", style="kit.dim")
+        yield self._spinner
+        for line in lines:
+            yield Text(f"    {line}", style="kit.dim", no_wrap=True, overflow="ellipsis")
 
 
 class TurnView:
@@ -186,6 +229,8 @@ class TurnView:
         self._status: Status | None = None
         self._waiting_label = ""
         self._step_used_tools = False
+        self._tool_live: Live | None = None
+        self._tool_activity: ToolActivity | None = None
 
     def waiting(self, label: str) -> None:
         """A spinner until the next event: a model can take seconds before its first token."""
@@ -234,6 +279,10 @@ class TurnView:
 
     def _draw(self, event: events.Event) -> None:
         self._stop_waiting()
+        if isinstance(event, events.ToolProgress):
+            self._tool_progress(event.output)
+            return
+        self._stop_tool()
         if isinstance(event, events.ReasoningDelta):
             self._reasoning(event.text)
         elif isinstance(event, events.TextDelta):
@@ -274,6 +323,25 @@ class TurnView:
                 self._step_used_tools = False
                 self.waiting(self._waiting_label)
 
+    def _tool_progress(self, output: str) -> None:
+        """A spinner and the newest output lines while a tool runs; the result line replaces them."""
+        if self._tool_activity is None:
+            from rich.live import Live
+
+            self._tool_activity = ToolActivity()
+            self._tool_live = Live(
+                self._tool_activity, console=self.console, refresh_per_second=10, transient=True
+            )
+            self._tool_live.start()
+        if output:
+            self._tool_activity.add(output)
+
+    def _stop_tool(self) -> None:
+        if self._tool_live is not None:
+            self._tool_live.update("", refresh=True)
+            self._tool_live.stop()
+        self._tool_live, self._tool_activity = None, None
+
     def _reasoning(self, delta: str) -> None:
         self.reasoning.append(delta)
         # Only a bounded tail is redrawn, so long reasoning costs linear time overall.
@@ -309,6 +377,7 @@ class TurnView:
         self._drawing = True  # a second Ctrl-C while the last block is drawn must not garble it
         try:
             self._stop_waiting()
+            self._stop_tool()
             self._close_reasoning()
             self.stream.finish()
         finally:

@@ -18,13 +18,15 @@ class ToolError(Exception):
 
 @dataclass
 class ToolContext:
-    """Where and how tools run. `cancel` lets the agent loop abort a running bash command."""
+    """Where and how tools run. `cancel` lets the agent loop abort a running bash command;
+    `on_output` is told of the output a command prints, as it arrives (for a live view)."""
 
     cwd: Path
     bash_timeout: float = 120.0
     max_lines: int = MAX_LINES
     max_bytes: int = MAX_BYTES
     cancel: Event | None = None
+    on_output: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.cwd = Path(self.cwd).expanduser().absolute()

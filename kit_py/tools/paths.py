@@ -39,8 +39,8 @@ def display_path(ctx: ToolContext, path: Path) -> str:
     return str(rel) if str(rel) != "." else "."
 
 
-def needs_confirmation(tool: Tool, args: Any, ctx: ToolContext) -> str | None:
-    """Reason to ask the user before running `tool`, or None when it stays inside cwd."""
+def outside_path(tool: Tool, args: Any, ctx: ToolContext) -> Path | None:
+    """The first path argument of `tool` that lies outside the working directory, or None."""
     if not isinstance(args, dict):
         return None
     for param in tool.path_params:
@@ -49,5 +49,11 @@ def needs_confirmation(tool: Tool, args: Any, ctx: ToolContext) -> str | None:
             continue
         path = resolve_path(ctx, value)
         if is_outside(ctx, path):
-            return f"path outside working directory: {path}"
+            return path
     return None
+
+
+def needs_confirmation(tool: Tool, args: Any, ctx: ToolContext) -> str | None:
+    """Reason to ask the user before running `tool`, or None when it stays inside cwd."""
+    path = outside_path(tool, args, ctx)
+    return None if path is None else f"path outside working directory: {path}"
