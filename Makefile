@@ -4,18 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench run lock clean
+.PHONY: install test test-local lint bench mutation run lock clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock requirements-local.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.lock
+	bash tools/install_local.sh $(BIN)
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2
+
+# End to end against the real embedded local model (tests/local/; `make test` leaves them out).
+test-local: install
+	$(BIN)/python -m pytest -q -m local_model tests/local
 
 lint: install
 	$(BIN)/ruff check kit_py tests bench tools
@@ -25,6 +30,12 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Mutation testing with cosmic-ray (slow, not part of CI): docs/architecture.md, "Mutation testing".
+# Runs in a copy under build/mutation; MUTATION_ARGS="--module store --sample 100" narrows it.
+mutation: install
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.lock -r requirements-mutation.lock
+	$(BIN)/python tools/mutation/run.py $(MUTATION_ARGS)
 
 run: install
 	$(BIN)/kit $(ARGS)

@@ -19,13 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kit_py.catalog import list_sessions, most_recent, sessions_dir_for  # noqa: E402
 from kit_py.session import (  # noqa: E402
     SessionManager,
     compaction,
-    list_sessions,
     message,
-    most_recent,
-    sessions_dir_for,
     text_part,
     tool_call_part,
     tool_result_part,

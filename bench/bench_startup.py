@@ -57,6 +57,7 @@ def emit(name: str, value: float, unit: str, budget: float | None) -> None:
 def main() -> None:
     tmp = tempfile.mkdtemp(prefix="kit-bench-")
     env = {**os.environ, "KIT_HOME": f"{tmp}/home", "KIT_CONFIG_DIR": f"{tmp}/config", "HOME": tmp}
+    env["KIT_NO_WORKER"] = "1"  # the in-process path; bench_worker.py measures the warm worker
     kit = [str(KIT)] if KIT.exists() else [sys.executable, "-m", "kit_py"]
     wall(kit + ["--version"], env, 2)  # warm the page cache and .pyc files
     emit("kit --version (wall, median of 15)", wall(kit + ["--version"], env, 15) * 1000, "ms", 80)

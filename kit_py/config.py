@@ -17,6 +17,8 @@ from typing import Any
 from kit_py.errors import UsageError
 
 DEFAULT_MODEL = "anthropic/claude-sonnet-4-5"
+DEFAULT_MODEL_KEY = "ANTHROPIC_API_KEY"
+"""The variable holding DEFAULT_MODEL's key: without it (and no model chosen) `kit` uses its local model."""
 THINKING_LEVELS = ("off", "minimal", "low", "medium", "high")
 PREFERENCE_KEYS = ("theme", "model", "thinking_level")
 
@@ -44,6 +46,18 @@ class Settings:
     safe_mode: bool = False
     tools: list[str] | None = None
     max_steps: int = 25
+    providers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per-provider `api_base` / `api_key` (config key `providers`); a model switch uses its own."""
+    mcp_servers: dict[str, Any] = field(default_factory=dict)
+    """MCP server entries by name (config key `mcp_servers`, flag `--mcp`), checked by
+    kit_py/tools/mcp/config.py. Each source adds servers (or replaces one of the same name)."""
+    local_models: dict[str, str] = field(default_factory=dict)
+    """GGUF files by alias, for `-m local/<alias>` (config key `local_models`; kit_py/llm/local.py)."""
+    worker: bool = True
+    """One-shot runs send model calls to the warm worker (config key `worker`; KIT_NO_WORKER=1 also
+    turns it off; kit_py/llm/worker/)."""
+    worker_idle_minutes: float = 15.0
+    """Minutes without calls before the warm worker exits (config key `worker_idle_minutes`)."""
     llm_options: dict[str, Any] = field(default_factory=dict)
     """Other litellm options passed through untouched (Python API users)."""
     explicit: set[str] = field(default_factory=set)
@@ -170,7 +184,7 @@ def _coerce(name: str, value: Any) -> Any:
     Lenient in form (`tools: read,ls`, `auto_compact: "yes"`, `timeout: "30"`) but strict in meaning:
     a value kit cannot understand is an error, never silently a default (`safe_mode: enabled`).
     """
-    if name in ("auto_compact", "caching", "safe_mode"):
+    if name in ("auto_compact", "caching", "safe_mode", "worker"):
         return _as_bool(value)
     if name in _INT_MINIMUMS:
         number = _as_number(value, int)
@@ -181,6 +195,11 @@ def _coerce(name: str, value: Any) -> Any:
         number = _as_number(value, float)
         if not number > 0:
             raise ValueError(f"must be more than 0 seconds, not {value!r}")
+        return number
+    if name == "worker_idle_minutes":
+        number = _as_number(value, float)
+        if not number > 0:
+            raise ValueError(f"must be more than 0 minutes, not {value!r}")
         return number
     if name == "temperature":
         number = _as_number(value, float)
@@ -195,9 +214,47 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
             raise ValueError(f"must be a list of tool names or a comma-separated string, not {value!r}")
         return [t.strip() for t in value if t.strip()]
+    if name == "providers":
+        return _providers(value)
+    if name == "local_models":
+        return _local_models(value)
+    if name == "mcp_servers":
+        if not isinstance(value, dict):
+            raise ValueError(f"must map server names to their settings (command or url), not {value!r}")
+        return {str(server): entry for server, entry in value.items()}
     if name in _STRING_SETTINGS and not isinstance(value, str):
         raise ValueError(f"must be a string, not {value!r}")
     return value
+
+
+def _providers(value: Any) -> dict[str, dict[str, str]]:
+    """`providers: {openai: {api_base: ..., api_key: ...}, anthropic: {api_key: ...}}`."""
+    if not isinstance(value, dict):
+        raise ValueError(f"must map provider names to api_base/api_key settings, not {value!r}")
+    checked: dict[str, dict[str, str]] = {}
+    for provider, values in value.items():
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            raise ValueError(f"{provider}: must hold api_base and/or api_key strings, not {values!r}")
+        unknown = set(values) - {"api_base", "api_key"}
+        if unknown:
+            raise ValueError(f"{provider}: unknown key {sorted(unknown)[0]!r} (use api_base, api_key)")
+        checked[str(provider)] = dict(values)
+    return checked
+
+
+def _local_models(value: Any) -> dict[str, str]:
+    """`local_models: {qwen: ~/models/qwen2.5-0.5b-instruct-q4_k_m.gguf}`: absolute paths, as the same
+    file serves every directory kit runs in."""
+    if not isinstance(value, dict):
+        raise ValueError(f"must map model names to GGUF file paths, not {value!r}")
+    checked: dict[str, str] = {}
+    for alias, path in value.items():
+        if not isinstance(path, str) or not (path.startswith("~") or Path(path).is_absolute()):
+            raise ValueError(f"{alias}: must be an absolute path to a GGUF file (or ~/...), not {path!r}")
+        if "/" in str(alias):
+            raise ValueError(f"{alias!r}: a model name has no '/'")
+        checked[str(alias)] = path
+    return checked
 
 
 def _unknown_key_warning(key: str, label: str) -> str:
@@ -206,6 +263,21 @@ def _unknown_key_warning(key: str, label: str) -> str:
     close = get_close_matches(key, sorted(_SETTING_NAMES), n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
     return f"kit: warning: unknown setting {key!r} in {label}{hint}"
+
+
+_ALIASES = {"mcpServers": "mcp_servers"}
+"""Go kit's spelling of a key in the `.kit.yml` both tools read."""
+
+
+def _apply(settings: Settings, name: str, value: Any, label: str) -> None:
+    """Set one setting from one source. MCP servers add up by name: a project file adds to the home
+    file's servers, `--mcp` to both (`sources` then says `mcp_servers.NAME`)."""
+    if name == "mcp_servers":
+        settings.mcp_servers = {**settings.mcp_servers, **value}
+        settings.sources.update({f"mcp_servers.{server}": label for server in value})
+        return
+    setattr(settings, name, value)
+    settings.sources[name] = label
 
 
 def resolve_settings(cli_values: dict[str, Any]) -> Settings:
@@ -217,21 +289,20 @@ def resolve_settings(cli_values: dict[str, Any]) -> Settings:
     layers = [(str(preferences_path()), load_preferences()), *config_file_layers()]
     for label, layer in layers:
         for name, value in layer.items():
+            name = _ALIASES.get(name, name)
             if name not in _SETTING_NAMES:
                 print(_unknown_key_warning(name, label), file=sys.stderr)
                 continue
             if value is None:
                 continue
             try:
-                setattr(settings, name, _coerce(name, value))
+                _apply(settings, name, _coerce(name, value), label)
             except ValueError as exc:
                 raise UsageError(f"{label}: {name} {exc}") from None
-            settings.sources[name] = label
     for name, value in cli_values.items():
         if value is not None and name in _SETTING_NAMES:
-            setattr(settings, name, value)
+            _apply(settings, name, value, "command line")
             settings.explicit.add(name)
-            settings.sources[name] = "command line"
     if settings.thinking_level not in THINKING_LEVELS:
         raise UsageError(
             f"unknown thinking level {settings.thinking_level!r}; choose one of {', '.join(THINKING_LEVELS)}"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.mcp_support import http_mcp_url_fixture  # noqa: F401  (fixture `http_mcp_url`: one per worker)
 from tests.provider_fixture import provider  # noqa: F401  (re-exported fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ def kit_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.endswith(("_API_KEY", "_API_BASE")) and not k.startswith("KIT_")
+        and k not in ("COLUMNS", "LINES")  # pytest-xdist sets 80x24; a pty test sets its own size
     }
     env.update(
         HOME=str(home),
@@ -53,9 +55,15 @@ def kit_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         KIT_RETRY_BASE_DELAY="0.05",
         NO_COLOR="1",
         TERM="xterm-256color",
+        # No warm worker unless a test asks for one (tests/test_llm_worker.py), never the user's own.
+        KIT_NO_WORKER="1",
+        KIT_WORKER_DIR=str(tmp_path / "worker"),
     )
     monkeypatch.setenv("KIT_HOME", env["KIT_HOME"])
     monkeypatch.setenv("KIT_CONFIG_DIR", env["KIT_CONFIG_DIR"])
+    # No default system prompt (an empty one sends none), so what a test sends is what it asserts;
+    # tests/test_system_prompt_default.py covers the default itself.
+    (home / ".kit.yml").write_text('system_prompt: ""\n')
     return env
 
 

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import select
 import signal
 import socket
 import sys
@@ -86,6 +87,24 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str, str | None]] = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    """Says nothing when a client resets an idle keep-alive connection (an event loop that closed)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """True when the client closed its end (readable with nothing to read) or reset it."""
+    try:
+        if not select.select([conn], [], [], 0)[0]:
+            return False
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 def _split(text: str, size: int) -> list[str]:
     size = max(1, size)
     return [text[i : i + size] for i in range(0, len(text), size)]
@@ -112,6 +131,12 @@ class ScriptedProvider:
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._client_closed = threading.Condition(self._lock)
+        self.client_closed = 0
+        """Streamed replies the client hung up on before they were finished (a cancelled request)."""
+        self.gate: threading.Event | None = None
+        self._watching = threading.local()  # the connection a handler thread's `_wait` watches
+        """When set to an Event, streamed replies wait until it is set (e.g. until N requests are in)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -122,7 +147,7 @@ class ScriptedProvider:
         return f"http://{self.host}:{self._server.server_port}/v1"
 
     def start(self) -> ScriptedProvider:
-        server = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
+        server = _Server((self.host, self.port), _make_handler(self))
         server.daemon_threads = True
         self._server = server
         self._stopping.clear()
@@ -283,13 +308,44 @@ class ScriptedProvider:
                 self._connections.discard(conn)
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep, but wake early on stop. Returns False when stopping."""
-        if seconds > 0:
-            self._stopping.wait(seconds)
-        return not self._stopping.is_set()
+        """Sleep, but wake early on stop. Returns False when stopping, and while a streamed reply waits
+        (`_watching.conn` set) also when its client hung up."""
+        conn = getattr(self._watching, "conn", None)
+        if conn is None:
+            if seconds > 0:
+                self._stopping.wait(seconds)
+            return not self._stopping.is_set()
+        outcome = self._wait_or_gone(seconds, conn)
+        self._watching.gone = outcome == "gone"
+        return outcome == "ok"
 
     def _new_id(self) -> str:
         return f"chatcmpl-scripted{next(self._ids)}"
+
+    def wait_for_client_close(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until `count` streamed replies were hung up on by the client; False on timeout."""
+        with self._client_closed:
+            return self._client_closed.wait_for(lambda: self.client_closed >= count, timeout)
+
+    def _note_client_closed(self, record: dict[str, Any] | None) -> None:
+        with self._client_closed:
+            self.client_closed += 1
+            if record is not None:
+                record["client_closed"] = True
+            self._client_closed.notify_all()
+
+    def _wait_or_gone(self, seconds: float, conn: socket.socket) -> str:
+        """Sleep like `_wait`, watching the client: "ok", "stopping" or "gone" (it closed the connection)."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            if self._stopping.is_set():
+                return "stopping"
+            if _client_gone(conn):
+                return "gone"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "ok"
+            self._stopping.wait(min(left, 0.02))
 
 
 # -- response building ---------------------------------------------------------------------------
@@ -408,14 +464,13 @@ def _make_handler(provider: ScriptedProvider) -> type[BaseHTTPRequestHandler]:
                 return raw.decode("utf-8", "replace")
 
         def _record(self, body: Any) -> None:
-            provider._record(
-                {
-                    "path": self.path.split("?", 1)[0],
-                    "method": self.command,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "body": body,
-                }
-            )
+            self.recorded = {
+                "path": self.path.split("?", 1)[0],
+                "method": self.command,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+            }
+            provider._record(self.recorded)
 
         def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
@@ -482,7 +537,32 @@ def _make_handler(provider: ScriptedProvider) -> type[BaseHTTPRequestHandler]:
             self._send_json(200, _completion(reply, request, provider._new_id(), model))
 
         def _send_stream(self, reply: _Reply, request: dict[str, Any]) -> None:
-            if not provider._wait(reply.first_delay):
+            try:
+                self._stream_reply(reply, request)
+            except OSError:  # a write failed: the client went away mid-stream
+                self.close_connection = True
+                provider._note_client_closed(getattr(self, "recorded", None))
+
+        def _pause(self, seconds: float) -> bool:
+            """`provider._wait` watching this client; False (drop the connection) when stopping or
+            the client left."""
+            provider._watching.conn, provider._watching.gone = self.connection, False
+            try:
+                ok = provider._wait(seconds)
+            finally:
+                provider._watching.conn = None
+            if provider._watching.gone:
+                provider._note_client_closed(getattr(self, "recorded", None))
+            return ok
+
+        def _stream_reply(self, reply: _Reply, request: dict[str, Any]) -> None:
+            gate = provider.gate
+            while gate is not None and not gate.is_set():
+                outcome = provider._wait_or_gone(0.02, self.connection)
+                if outcome != "ok":
+                    self.close_connection = True
+                    return
+            if not self._pause(reply.first_delay):
                 self.close_connection = True
                 return
             rid = provider._new_id()
@@ -506,7 +586,7 @@ def _make_handler(provider: ScriptedProvider) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(b"0\r\n\r\n")
                     self.wfile.flush()
                     return
-                if n and not provider._wait(reply.delay):
+                if n and not self._pause(reply.delay):
                     self._drop()
                     return
                 self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())

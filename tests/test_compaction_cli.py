@@ -77,7 +77,8 @@ def test_auto_compaction_from_the_config_files_at_the_threshold(run_kit, provide
         b.assistant(f"a{i} " + "a" * 2400)
     assert session.path is not None
     # window 8000 -> reserve 4000: compaction fires above 4000 tokens and keeps about 2000
-    (Path(kit_env["HOME"]) / ".kit.yml").write_text("auto_compact: yes\ncontext_window: 8000\n")
+    with (Path(kit_env["HOME"]) / ".kit.yml").open("a") as config:
+        config.write("auto_compact: yes\ncontext_window: 8000\n")
     (workdir / ".kit.yml").write_text("auto_compact: false\n")  # the project file wins
     provider.reply("first answer")
     assert run_kit("-c", "first").returncode == 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kit_py import llm
+from kit_py import catalog, llm
 from kit_py.compaction import runner as compactor
 from kit_py.compaction.prompts import SUMMARY_SYSTEM_PROMPT, build_summary_request, build_turn_prefix_request
 from kit_py.config import Settings
@@ -18,7 +18,7 @@ from kit_py.engine import events as ev
 from kit_py.engine.conversation import Conversation, user_message
 from kit_py.engine.turn import TurnFailed
 from kit_py.errors import AgentError, ContextOverflowError
-from kit_py.session import SessionManager, catalog, message_text
+from kit_py.session import SessionManager, message_text
 from kit_py.session import format as fmt
 from kit_py.session.context import SUMMARY_PREFIX
 

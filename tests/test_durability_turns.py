@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from kit_py import catalog
 from kit_py.config import Settings
 from kit_py.engine import events
 from kit_py.engine.conversation import Conversation
 from kit_py.errors import AgentError
-from kit_py.session import SessionManager, catalog, message_text
+from kit_py.session import SessionManager, message_text
 from kit_py.session import format as fmt
 from tests.conftest import session_files
 

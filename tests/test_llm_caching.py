@@ -151,7 +151,7 @@ def test_openai_models_get_no_breakpoints_and_their_cached_tokens_are_recorded(r
     )
 
 
-def test_usage_command_and_status_line_show_cache_reads(run_kit, anthropic, kit_env):
+def test_usage_command_and_status_line_show_cache_reads(run_kit, anthropic, kit_env, monkeypatch):
     anthropic.reply("first", input_tokens=1000, cache_creation_input_tokens=1000, output_tokens=10)
     _claude(run_kit, anthropic, "hi")
     anthropic.reply("second", input_tokens=100, cache_read_input_tokens=1800, cache_creation_input_tokens=100)
@@ -166,6 +166,7 @@ def test_usage_command_and_status_line_show_cache_reads(run_kit, anthropic, kit_
     assert "input tokens:  4000" in text  # 2000 + 2000, cached ones included
     assert "cache read:    1800   cache write: 1100" in text
     assert "cached:        45% of session input, 90% of the last answer's input" in text
+    monkeypatch.setattr(Repl, "_columns", staticmethod(lambda: 120))
     toolbar = "".join(fragment[1] for fragment in repl._toolbar())
     assert "cached 90%" in toolbar
 

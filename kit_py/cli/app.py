@@ -12,13 +12,30 @@ from typing import Annotated
 import typer
 
 from kit_py import __version__
+from kit_py.cli.sessions import sessions_app  # noqa: F401  (main.run dispatches `kit sessions` to it)
 
-SUBCOMMANDS = ("sessions", "completion")
-EPILOG = (
-    "Subcommands: kit sessions [--all|--json|--cleanup] lists (or tidies) saved sessions; "
-    "kit completion [bash|zsh|fish] [--install] prints or installs shell completion. "
+SUBCOMMANDS = ("sessions", "completion", "export", "import", "share", "worker")
+EXAMPLES = """\b
+Examples:
+  kit                                   chat in this directory (a new session)
+  kit -c                                continue the most recent session here
+  kit -r                                pick a saved session to continue
+  kit "why does this test fail?"        answer once, then exit
+  git diff | kit "review this"          piped text is sent with the prompt
+  kit -i "plan the refactor"            open the chat with a first message
+  kit -m openai/gpt-4o --no-session     any litellm model; write nothing at all
+  kit --json "list three colours"       one JSON document for scripts
+
+"""
+EPILOG = EXAMPLES + (
+    "Subcommands: kit sessions list|show|search|reindex|rm|restore|rename|prune|stats|verify|audit "
+    "finds, inspects, tidies and verifies saved sessions (kit sessions --help); "
+    "kit completion [bash|zsh|fish] [--install] prints or installs shell completion; "
+    "kit export SESSION [PATH] writes .jsonl, .md or .html; kit import FILE brings in a kit, Go kit, pi or "
+    "Markdown session; kit share SESSION uploads it as a secret gist; "
+    "kit worker status|start|stop controls the warm worker that answers one-shot runs. "
     "Environment: KIT_MODEL, KIT_API_BASE, KIT_API_KEY, KIT_HOME (sessions root, default ~/.kit), "
-    "KIT_CONFIG_DIR (config and preferences)."
+    "KIT_CONFIG_DIR (config and preferences), KIT_NO_WORKER=1 (no warm worker), KIT_WORKER_DIR (its folder)."
 )
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -30,7 +47,11 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@app.command(
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    options_metavar="[OPTIONS]",
+)
 def chat(
     prompt: Annotated[
         list[str] | None,
@@ -39,25 +60,61 @@ def chat(
     print_mode: Annotated[
         bool, typer.Option("-p", "--print", help="Answer once and exit (print mode).")
     ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "-i", "--interactive", "--no-exit", help="Open the chat with PROMPT as its first message."
+        ),
+    ] = False,
     model: Annotated[
-        str | None, typer.Option("-m", "--model", envvar="KIT_MODEL", help="Any litellm model string.")
+        str | None,
+        typer.Option(
+            "-m",
+            "--model",
+            envvar="KIT_MODEL",
+            metavar="MODEL",
+            help="Any litellm model string, e.g. anthropic/claude-sonnet-4-5 or openai/gpt-4o.",
+        ),
     ] = None,
     api_base: Annotated[
-        str | None, typer.Option("--api-base", envvar="KIT_API_BASE", help="Base URL of the provider API.")
+        str | None,
+        typer.Option(
+            "--api-base",
+            envvar="KIT_API_BASE",
+            metavar="URL",
+            help="Base URL of the provider API (for this model's provider only).",
+        ),
     ] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="KIT_API_KEY", help="API key.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", envvar="KIT_API_KEY", metavar="KEY", help="API key (for this model's provider only)."
+        ),
+    ] = None,
     system_prompt: Annotated[
-        str | None, typer.Option("--system-prompt", help="System prompt text, or @file to read it.")
+        str | None,
+        typer.Option(
+            "--system-prompt",
+            metavar="TEXT|@FILE",
+            help="Replace the default system prompt; @file reads it from a file; '' sends none.",
+        ),
     ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Cap on answer tokens.")
+        int | None, typer.Option("--max-tokens", min=1, metavar="N", help="Cap on answer tokens.")
     ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, max=2.0)] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0 to 2."),
+    ] = None,
     thinking_level: Annotated[
-        str | None, typer.Option("--thinking-level", help="off|minimal|low|medium|high")
+        str | None,
+        typer.Option(
+            "--thinking-level", metavar="LEVEL", help="Reasoning effort: off, minimal, low, medium or high."
+        ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0.1, help="Seconds before giving up.")
+        float | None,
+        typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Seconds before a request gives up."),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with answer, usage, messages.")
@@ -68,21 +125,46 @@ def chat(
         bool, typer.Option("-c", "--continue", help="Continue the most recent session of this directory.")
     ] = False,
     session_ref: Annotated[
-        str | None, typer.Option("-s", "--session", help="Open a session by path or id prefix.")
+        str | None,
+        typer.Option(
+            "-s", "--session", metavar="ID|NAME|PATH", help="Open a session by id prefix, name or file path."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("-r", "--resume", help="Pick a saved session to continue (a full-screen picker).")
+    ] = False,
+    fork_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--fork",
+            metavar="ID|NAME|PATH",
+            help="Start a new session from a message of a saved one (with a prompt: from its whole branch).",
+        ),
     ] = None,
     no_session: Annotated[
         bool, typer.Option("--no-session", help="Keep everything in memory; write nothing.")
     ] = False,
     tools: Annotated[
         str | None,
-        typer.Option("--tools", help="Comma-separated tools to offer: read,write,edit,bash,ls,grep."),
+        typer.Option(
+            "--tools", metavar="LIST", help="Comma-separated tools to offer: read,write,edit,bash,ls,grep."
+        ),
     ] = None,
     no_tools: Annotated[bool, typer.Option("--no-tools", help="Offer the model no tools.")] = False,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp",
+            metavar="NAME=COMMAND",
+            help="Add an MCP server for this run: a command line (stdio) or an http(s) URL. Repeatable.",
+        ),
+    ] = None,
     safe: Annotated[
         bool | None, typer.Option("--safe/--no-safe", help="Ask before any write, edit or bash action.")
     ] = None,
     max_steps: Annotated[
-        int | None, typer.Option("--max-steps", min=1, help="Most model steps (tool rounds) per turn.")
+        int | None,
+        typer.Option("--max-steps", min=1, metavar="N", help="Most model steps (tool rounds) per turn."),
     ] = None,
     auto_compact: Annotated[
         bool | None,
@@ -103,11 +185,16 @@ def chat(
 
     if no_tools and tools is not None:
         raise UsageError("--tools and --no-tools contradict each other; use one")
+    if no_tools and mcp:
+        raise UsageError("--mcp and --no-tools contradict each other; use one")
     if json_output and quiet:
         raise UsageError("--json and --quiet contradict each other; use one")
+    if interactive and (print_mode or json_output or quiet):
+        raise UsageError("--interactive opens the chat; it cannot be used with --print, --json or --quiet")
     options = RunOptions(
         words=list(prompt or []),
         print_mode=print_mode,
+        interactive=interactive,
         cli_settings={
             "model": model,
             "api_base": api_base,
@@ -121,12 +208,15 @@ def chat(
             "safe_mode": safe,
             "max_steps": max_steps,
             "auto_compact": auto_compact,
+            "mcp_servers": _mcp_servers(mcp),
         },
         json_output=json_output,
         quiet=quiet,
         no_stdin=no_stdin,
         continue_recent=continue_,
         session_ref=session_ref,
+        resume=resume,
+        fork_ref=fork_ref,
         no_session=no_session,
         debug=debug,
     )
@@ -137,23 +227,17 @@ def _split_names(value: str | None) -> list[str] | None:
     return None if value is None else [name.strip() for name in value.split(",") if name.strip()]
 
 
-sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+def _mcp_servers(specs: list[str] | None) -> dict[str, str] | None:
+    """`--mcp NAME=COMMAND` flags as config entries (checked at once: a bad one is a usage error)."""
+    if not specs:
+        return None
+    from kit_py.errors import UsageError
+    from kit_py.tools.mcp.config import parse_cli_server
 
-
-@sessions_app.command("sessions", context_settings={"help_option_names": ["-h", "--help"]})
-def sessions(
-    all_dirs: Annotated[bool, typer.Option("--all", help="List sessions of every directory.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per session.")] = False,
-    cleanup: Annotated[
-        bool, typer.Option("--cleanup", help="Delete old empty session files no process has open.")
-    ] = False,
-) -> None:
-    """List saved sessions of this directory, newest first."""
-    from kit_py.cli.sessions_command import cleanup_command, list_sessions_command
-
-    if cleanup:
-        raise typer.Exit(cleanup_command())
-    raise typer.Exit(list_sessions_command(all_dirs=all_dirs, json_output=json_output))
+    try:
+        return dict(parse_cli_server(spec) for spec in specs)
+    except ValueError as exc:
+        raise UsageError(f"--mcp: {exc}") from None
 
 
 completion_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)

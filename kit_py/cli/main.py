@@ -31,11 +31,16 @@ def run(argv: list[str]) -> int:
     from typer.exceptions import TyperException
 
     from kit_py.cli.app import app, completion_app, sessions_app
+    from kit_py.cli.exchange_commands import EXCHANGE_APPS
+    from kit_py.cli.worker_command import worker_app
     from kit_py.errors import ExitCode, KitError
 
     args = list(argv)
     debug = "--debug" in args
-    subcommand = {"sessions": sessions_app, "completion": completion_app}.get(args[0]) if args else None
+    subcommands = {
+        "sessions": sessions_app, "completion": completion_app, "worker": worker_app, **EXCHANGE_APPS
+    }
+    subcommand = subcommands.get(args[0]) if args else None
     prog_name = f"kit {args[0]}" if subcommand else "kit"
     failure: str | None = None
     try:

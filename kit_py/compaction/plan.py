@@ -97,8 +97,11 @@ def _is_assistant(entry: dict) -> bool:
     return entry.get("type") == "message" and entry.get("role") == "assistant"
 
 
-def estimate_context_tokens(messages: list[dict], last_usage: dict | None = None) -> int:
+def estimate_context_tokens(messages: list[dict], last_usage: dict | None = None, overhead: int = 0) -> int:
     """Tokens the context occupies, preferring what the provider reported (pi's approach).
+
+    `overhead` is what every request carries besides the messages (the tool definitions): counted
+    when estimating, and already inside a reported usage.
 
     The last assistant message that did not fail covers everything up to and including itself with
     its `usage` (input + output); entries after it are estimated. `last_usage`, when given, is used
@@ -115,10 +118,10 @@ def estimate_context_tokens(messages: list[dict], last_usage: dict | None = None
             anchor = i
             break
     if anchor is None:
-        return sum(estimate_tokens(m) for m in messages)
+        return overhead + sum(estimate_tokens(m) for m in messages)
     reported = _usage_tokens(last_usage if last_usage is not None else messages[anchor].get("usage"))
     if reported <= 0:
-        return sum(estimate_tokens(m) for m in messages)
+        return overhead + sum(estimate_tokens(m) for m in messages)
     return reported + sum(estimate_tokens(m) for m in messages[anchor + 1 :])
 
 

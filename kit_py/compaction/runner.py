@@ -72,8 +72,9 @@ def budget_for(settings: Settings) -> planner.Budget:
     return planner.compute_budget(window, max_output)
 
 
-def context_tokens(session: SessionManager, pending: list[dict[str, Any]]) -> int:
-    """Estimated tokens of the next request: the session's context plus `pending` messages.
+def context_tokens(session: SessionManager, pending: list[dict[str, Any]], overhead: int = 0) -> int:
+    """Estimated tokens of the next request: the session's context plus `pending` messages, plus
+    `overhead` (the tool definitions) when no reported usage already covers it.
 
     Provider usage recorded on a kept message describes the context BEFORE the last compaction, so
     the compaction entry is placed after the kept segment: only usage reported after it counts.
@@ -88,7 +89,7 @@ def context_tokens(session: SessionManager, pending: list[dict[str, Any]]) -> in
         kept = [m for m, eid in pairs if eid != comp_id and eid not in later]
         after = [m for m, eid in pairs if eid in later]
         messages = [*kept, ctx.compaction, *after]
-    return planner.estimate_context_tokens(messages + pending)
+    return planner.estimate_context_tokens(messages + pending, overhead=overhead)
 
 
 def over_threshold(session: SessionManager, settings: Settings, pending: list[dict[str, Any]]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -35,11 +35,30 @@ class PendingAction:
     arguments: dict[str, Any]
     reason: str
     preview: str
+    scope: str = ""
+    """What an "always" answer allows (`edit in /etc`); empty: every call of this tool."""
 
 
 ApproveCallback = Callable[[PendingAction], str | bool]
 """Returns "approved", "denied", "always" (for this tool) or "refused" (nobody can answer); True/False
 mean approved/denied."""
+
+
+class ToolSource(Protocol):
+    """Tools that come and go while kit runs (an MCP server's, kit_py/tools/mcp): asked for before
+    every model step, so a source whose tools vanish stops offering them at once."""
+
+    def start(self) -> None:
+        """Get ready in the background (faces call it early, so the first turn does not wait)."""
+
+    def current_tools(self, wait: bool = True) -> list[Tool]:
+        """The tools to offer now; `wait=False` never blocks (on servers still starting), for estimates."""
+
+    def take_notices(self) -> list[str]:
+        """What the user should hear about since the last call (a server failed or stopped)."""
+
+    def close(self) -> None:
+        """Release what `start` took (stop server processes); whoever built the setup calls it."""
 
 
 @dataclass
@@ -57,16 +76,35 @@ class ToolSetup:
     """Told of each call that runs unasked because of an earlier "always" (its preview is empty)."""
     records: list[dict[str, Any]] = field(default_factory=list)
     """Entries (`kit:approval`) made while a step's calls ran; appended after its tool message."""
+    sources: list[ToolSource] = field(default_factory=list)
+
+    def offered(self, wait: bool = True) -> list[Tool]:
+        """The fixed tools, then those every source offers now (`wait=False`: without waiting for a
+        source that is still starting, e.g. for the status line's estimate)."""
+        return [*self.tools, *(tool for source in self.sources for tool in source.current_tools(wait))]
+
+    def warm_up(self) -> None:
+        for source in self.sources:
+            source.start()
+
+    def take_notices(self) -> list[str]:
+        return [notice for source in self.sources for notice in source.take_notices()]
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+
+    def start_turn(self) -> None:
+        """An "always" answer allows a tool for the rest of one turn only: the next turn asks again."""
+        self.always_allowed.clear()
 
     def set_safe_mode(self, on: bool) -> None:
-        """Turning safe mode off also forgets every "always" given while it was on."""
+        """Between turns (REPL `/safe`, the API's `safe_mode`); no "always" is left to forget then."""
         self.safe_mode = on
-        if not on:
-            self.always_allowed.clear()
 
 
 def question_text(action: PendingAction) -> str:
-    return f"Allow {action.tool}? [y]es / [n]o / [a]lways for {action.tool}: "
+    return f"Allow {action.tool}? [y]es / [n]o / [a]lways for {action.scope or action.tool}: "
 
 
 def approval_entry(data: dict[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,16 @@ class ToolCallStarted:
 
 
 @dataclass(frozen=True)
+class ToolProgress:
+    """A tool is running: sent once as it starts (after any approval) with empty `output`, then with
+    each piece of output it prints as it arrives (bash), for a live view. The result still comes
+    whole in ToolFinished."""
+
+    call_id: str
+    output: str = ""
+
+
+@dataclass(frozen=True)
 class ToolFinished:
     """A tool call's result, as stored: `details` holds duration_ms, cwd, exit_code, diff, approval..."""
 
@@ -106,6 +116,7 @@ Event = (
     | Retry
     | Notice
     | ToolCallStarted
+    | ToolProgress
     | ToolFinished
     | StepDone
     | CompactionStarted

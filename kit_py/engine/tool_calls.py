@@ -3,33 +3,46 @@
 A call needs approval in safe mode when its tool modifies state, and always when it touches a path
 outside the working directory (symlinks resolved). Every question becomes a `kit:approval` record in
 `setup.records`, which the agent appends right after the step's tool message. An "always" answer is
-remembered in `setup.always_allowed` per tool (`edit`), and separately for outside paths (`edit@outside`).
+remembered in `setup.always_allowed` per tool (`edit`), and for a path outside the working directory
+per tool and folder (`edit@/etc`: that folder and below, never every path anywhere).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from threading import Event
 from typing import Any
 
 from kit_py.engine import approval
 from kit_py.engine.approval import PendingAction, ToolSetup
-from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted
-from kit_py.tools.paths import needs_confirmation
+from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
+from kit_py.tools.paths import outside_path
 from kit_py.tools.registry import parse_args, run_tool
 
 
 def execute_tool_call(
-    name: str, arguments_json: str, setup: ToolSetup, call_id: str = ""
+    name: str,
+    arguments_json: str,
+    setup: ToolSetup,
+    call_id: str = "",
+    cancel: Event | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> tuple[str, bool, dict[str, Any]]:
-    """Content, is_error and details (duration_ms, cwd, diff, exit_code, approval) of one call."""
-    tool = next((t for t in setup.tools if t.name == name), None)
-    ctx = ToolContext(cwd=setup.cwd)
+    """Content, is_error and details (duration_ms, cwd, diff, exit_code, approval) of one call.
+    `cancel`, once set, stops a running command (the caller cancelled the turn). `on_progress` gets ""
+    when the tool starts running (after any question) and then the output it prints as it comes."""
+    tools = setup.offered()
+    tool = next((t for t in tools if t.name == name), None)
+    ctx = ToolContext(cwd=setup.cwd, cancel=cancel, on_output=on_progress)
     if tool is None:
-        offered = ", ".join(t.name for t in setup.tools) or "none"
+        offered = ", ".join(t.name for t in tools) or "none"
         return f"Error: unknown tool {name!r}; available tools: {offered}", True, _not_run(ctx)
     pending = _pending_action(tool, arguments_json, setup, ctx)
     if pending is None:
-        result = run_tool(tool, arguments_json, ctx)
+        result = _run(tool, arguments_json, ctx)
         return result.content, result.is_error, result.details
     action, always_key = pending
     record: dict[str, Any] = {
@@ -51,7 +64,7 @@ def execute_tool_call(
             content = _declined(name, action.reason, answer, setup.unanswerable)
             return content, True, {**_not_run(ctx), "approval": answer}
         record["action"] = "interrupted"  # stays so only if Ctrl-C stops the tool while it runs
-        result = run_tool(tool, arguments_json, ctx)
+        result = _run(tool, arguments_json, ctx)
         record.update(action="ran", is_error=result.is_error)
         return result.content, result.is_error, {**result.details, "approval": answer}
     except KeyboardInterrupt as exc:
@@ -63,6 +76,12 @@ def execute_tool_call(
     finally:
         record["finished_at"] = _now()
         setup.records.append(approval.approval_entry(record))
+
+
+def _run(tool: Tool, arguments_json: str, ctx: ToolContext) -> ToolResult:
+    if ctx.on_output is not None:
+        ctx.on_output("")  # it starts now: a live view may show a spinner
+    return run_tool(tool, arguments_json, ctx)
 
 
 def _not_run(ctx: ToolContext) -> dict[str, Any]:
@@ -86,16 +105,23 @@ def _pending_action(
     """
     try:
         args = parse_args(arguments_json)
-        outside = needs_confirmation(tool, args, ctx)
+        outside = outside_path(tool, args, ctx)
     except ToolError:
         return None
+    scope = ""
     if outside is not None:
-        reason, key = outside, f"{tool.name}@outside"
+        real = Path(os.path.realpath(outside))
+        folder = real if real.is_dir() else real.parent
+        reason, key = f"path outside working directory: {outside}", f"{tool.name}@{folder}"
+        scope = f"{tool.name} in {folder}"
+        folders = [k.split("@", 1)[1] for k in setup.always_allowed if k.startswith(f"{tool.name}@")]
+        allowed = any(real.is_relative_to(f) for f in folders)
     elif setup.safe_mode and tool.modifies_state:
         reason, key = "safe mode", tool.name
+        allowed = key in setup.always_allowed
     else:
         return None
-    if key in setup.always_allowed:
+    if allowed:
         if setup.on_remembered is not None:
             setup.on_remembered(PendingAction(tool=tool.name, arguments=args, reason=reason, preview=""))
         return None
@@ -106,7 +132,7 @@ def _pending_action(
         return None
     except Exception as exc:  # a preview that breaks must not hide the question
         preview = f"{plain}\n(no preview: {type(exc).__name__}: {exc})"
-    return PendingAction(tool=tool.name, arguments=args, reason=reason, preview=preview), key
+    return PendingAction(tool=tool.name, arguments=args, reason=reason, preview=preview, scope=scope), key
 
 
 def _ask(setup: ToolSetup, action: PendingAction) -> str:

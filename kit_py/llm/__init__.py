@@ -6,9 +6,13 @@ function here and every caller sees it.
 
 from kit_py.llm.client import (
     RETRYABLE,
+    astream_completion,
     chat_models,
     check_model,
+    claim_process,
+    closest_model,
     complete_text,
+    is_loaded,
     load_litellm,
     map_error,
     model_limits,
@@ -16,6 +20,7 @@ from kit_py.llm.client import (
     warm_up,
 )
 from kit_py.llm.messages import to_llm_messages
+from kit_py.llm.scripted import ScriptedModel, scripted_model
 from kit_py.llm.types import (
     LLMRequest,
     LLMResponse,
@@ -28,6 +33,11 @@ from kit_py.llm.types import (
 
 __all__ = [
     "RETRYABLE",
+    "ScriptedModel",
+    "astream_completion",
+    "claim_process",
+    "is_loaded",
+    "scripted_model",
     "LLMRequest",
     "LLMResponse",
     "StreamBroken",
@@ -35,6 +45,7 @@ __all__ = [
     "ToolCall",
     "Usage",
     "chat_models",
+    "closest_model",
     "check_model",
     "complete_text",
     "load_litellm",

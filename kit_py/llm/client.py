@@ -7,14 +7,19 @@ returns the assembled assistant parts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 from kit_py import errors
-from kit_py.llm import caching
+from kit_py.llm import caching, local
+from kit_py.llm.scripted import scripted_model
 from kit_py.llm.types import (
     LLMRequest,
     LLMResponse,
@@ -24,7 +29,7 @@ from kit_py.llm.types import (
     Usage,
     provider_of,
 )
-from kit_py.text import valid_utf8
+from kit_py.text import shorten, valid_utf8
 
 THINKING_TO_EFFORT = {"minimal": "minimal", "low": "low", "medium": "medium", "high": "high"}
 FINISH_TO_STOP_REASON = {
@@ -36,36 +41,70 @@ FINISH_TO_STOP_REASON = {
 # Only failures that may pass on their own are retried: a rejected request (4xx) or a refused
 # connection fails fast.
 RETRYABLE = (errors.RateLimitError, errors.ServerError)
+MAX_ERROR_CHARS = 300
+"""A provider's error message is cut to this (at a word boundary): it is shown on one line."""
 
 _litellm: Any = None
 _import_lock = threading.Lock()
+_debug = False
+_QUIET_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx")
+_OWN_CALL: ContextVar[bool] = ContextVar("kit_llm_own_call", default=False)
+"""True while kit itself is talking to litellm (in this thread or task): what kit's quiet applies to."""
 
 
-def _quiet_litellm_loggers() -> None:
-    import logging
+class _OwnCallsQuiet(logging.Filter):
+    """Drops what litellm and httpx log during kit's own requests. A filter, not a level: a library
+    must not change how the application around it logs its own litellm or httpx calls."""
 
-    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _debug or not _OWN_CALL.get()
+
+
+@contextlib.contextmanager
+def _own_call() -> Iterator[None]:
+    token = _OWN_CALL.set(True)
+    try:
+        yield
+    finally:
+        _OWN_CALL.reset(token)
+
+
+def claim_process(debug: bool = False) -> None:
+    """Process-wide settings for the `kit` command, which owns its process (the Python API never calls
+    this): no Hugging Face downloads (litellm's token counter tries them for llama models) and
+    litellm's and httpx's loggers silenced outright, background threads included."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not debug:
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def is_loaded() -> bool:
+    """Whether litellm is imported already (the first request then pays nothing for it)."""
+    return _litellm is not None
 
 
 def load_litellm(debug: bool = False) -> Any:
-    """Import litellm once, configured for an offline-friendly, silent CLI."""
-    global _litellm
+    """Import litellm once, configured for offline use. What kit changes is scoped to its own calls
+    (`drop_params` is passed per request, logging is filtered during them), so an application that
+    uses litellm or httpx itself keeps their behaviour."""
+    global _litellm, _debug
     with _import_lock:
         if _litellm is None:
             # Without this litellm fetches a price list from the internet at import ("1" does not work).
             os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import litellm
 
             litellm.suppress_debug_info = True
-            litellm.drop_params = True
             litellm.telemetry = False
             _raise_unfixable_422s()
-            if not debug:
-                _quiet_litellm_loggers()
+            for name in _QUIET_LOGGERS:
+                logger = logging.getLogger(name)
+                if not any(isinstance(f, _OwnCallsQuiet) for f in logger.filters):
+                    logger.addFilter(_OwnCallsQuiet())
             _litellm = litellm
         if debug:
+            _debug = True
             _litellm._turn_on_debug()
         return _litellm
 
@@ -84,7 +123,7 @@ def _raise_unfixable_422s() -> None:
 
     def drop_or_raise(e: Any, data: Any) -> Any:
         kept = original(e, data)
-        if len(kept) == len(data):
+        if len(kept) == len(data) and _OWN_CALL.get():  # other litellm users keep litellm's behaviour
             raise e
         return kept
 
@@ -99,9 +138,49 @@ def warm_up() -> threading.Thread:
     return thread
 
 
+# --- where a call runs: in this process, or in the warm worker (kit_py/llm/worker/) -------------------
+
+IN_PROCESS: Any = object()
+"""A router's answer when the call is to run in this process after all."""
+
+
+class Router(Protocol):
+    """Runs litellm calls elsewhere: kit_py/llm/worker/client.py `WorkerRouter`, set by `route_calls`."""
+
+    def call(
+        self, op: str, args: tuple[Any, ...], on_event: Callable[[StreamEvent], None] | None = None
+    ) -> Any: ...
+
+    async def acall(self, op: str, args: tuple[Any, ...], on_event: Callable[[StreamEvent], None]) -> Any: ...
+
+
+_router: Router | None = None
+
+
+def route_calls(router: Router | None) -> None:
+    """Send this process's calls (check, limits, stream, summary) to `router`; None runs them here again."""
+    global _router
+    _router = router
+
+
+def _router_for(model: str) -> Router | None:
+    """The one place that decides where a call runs, for sync and async callers alike: the router while
+    one is set (`kit` one-shots: the warm worker), else None (here). A local model always runs here:
+    its server belongs to this process."""
+    return None if _router is None or local.is_local(model) else _router
+
+
 
 def check_model(model: str, api_key: str | None, api_base: str | None) -> None:
     """Fail before any network call when the model is unknown or its API key is missing."""
+    if scripted_model(model) is not None:
+        return
+    if local.is_local(model):  # no key: kit runs the model itself (its server starts meanwhile)
+        local.check(model)
+        return
+    router = _router_for(model)
+    if router is not None and router.call("check", (model, api_key, api_base)) is not IN_PROCESS:
+        return
     litellm = load_litellm()
     try:
         litellm.get_llm_provider(model)
@@ -115,8 +194,11 @@ def check_model(model: str, api_key: str | None, api_base: str | None) -> None:
     env = litellm.validate_environment(model)
     missing = [k for k in env.get("missing_keys", []) if k.endswith(("_KEY", "_TOKEN"))]
     if missing:
+        provider = provider_of(model)
         raise errors.MissingAPIKeyError(
-            f"no API key for {provider_of(model)}: set {' or '.join(missing)} (or pass --api-key)"
+            f"no API key for {provider}: set {' or '.join(missing)} (or pass --api-key)",
+            provider=provider,
+            env_vars=tuple(missing),
         )
 
 
@@ -131,8 +213,29 @@ def chat_models() -> list[str]:
     return sorted(names)
 
 
+def closest_model(model: str) -> str | None:
+    """For a model litellm does not list, the listed chat model it was probably meant to be
+    (`anthropic/claude-sonet-4-5` -> `anthropic/claude-sonnet-4-5`); None when it is listed or
+    nothing is close (a new or self-hosted model)."""
+    import difflib
+
+    known = chat_models()
+    bare = model.split("/", 1)[1] if "/" in model else model
+    if model in known or bare in load_litellm().model_cost:
+        return None
+    close = difflib.get_close_matches(model, known, n=1, cutoff=0.9)
+    return close[0] if close else None
+
+
 def model_limits(model: str) -> tuple[int | None, int | None]:
     """(context window, max output tokens) from litellm's bundled model info, or None when unknown."""
+    if scripted_model(model) is not None:
+        return None, None
+    if local.is_local(model):
+        return local.CONTEXT_WINDOW, local.MAX_OUTPUT_TOKENS
+    router = _router_for(model)
+    if router is not None and (limits := router.call("limits", (model,))) is not IN_PROCESS:
+        return limits
     litellm = load_litellm()
     try:
         info = litellm.get_model_info(model)
@@ -152,6 +255,8 @@ def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
         "stream": stream,
         "timeout": req.timeout,
         "num_retries": 0,  # kit retries itself, with visible backoff and Retry-After support
+        # Options a provider does not take are dropped, for this request only (never litellm.drop_params).
+        "drop_params": True,
     }
     if stream:
         kwargs["stream_options"] = {"include_usage": True}
@@ -170,12 +275,14 @@ def _completion_kwargs(req: LLMRequest, stream: bool) -> dict[str, Any]:
     if tools:
         kwargs["tools"] = tools
     kwargs.update(req.extra)
+    if local.is_local(req.model):  # the server kit runs for it (started now if it is not up)
+        return local.completion_kwargs(kwargs)
     return kwargs
 
 
 def _first_line(text: str) -> str:
     line = str(text).strip().splitlines()[0] if str(text).strip() else ""
-    return line[:300]
+    return shorten(line, MAX_ERROR_CHARS)
 
 
 def _provider_message(exc: Exception) -> str:
@@ -234,7 +341,20 @@ def _is_local(exc: Exception) -> bool:
 
 
 def map_error(exc: Exception, model: str, api_base: str | None) -> errors.KitError:
-    """Turn a litellm/httpx exception into a kit error with a one-line, actionable message."""
+    """Turn a litellm/httpx exception into a kit error with a one-line, actionable message, carrying
+    the HTTP status and the provider (raise it `from exc`, so the original is its `__cause__`)."""
+    error = _mapped(exc, model, api_base)
+    if isinstance(error, errors.AgentError):
+        status = getattr(exc, "status_code", None)
+        # litellm labels failures that never reached the provider 500 too: those have no HTTP status.
+        no_response = (errors.ConnectionFailedError, errors.RequestTimeoutError)
+        sent = not isinstance(error, no_response) and type(error) is not errors.AgentError
+        error.status = status if isinstance(status, int) and sent else None
+        error.provider = provider_of(model)
+    return error
+
+
+def _mapped(exc: Exception, model: str, api_base: str | None) -> errors.KitError:
     litellm = load_litellm()
     where = api_base or provider_of(model)
     detail = _provider_message(exc)
@@ -305,8 +425,11 @@ class _Assembler:
         self.finish_reason: str | None = None
         self.text_parts: list[str] = []
         self.reasoning_parts: list[str] = []
+        self.received = False
+        """Whether any chunk arrived (a failure before the first one may be retried)."""
 
     def feed(self, chunk: Any) -> None:
+        self.received = True
         usage = getattr(chunk, "usage", None)
         if usage:
             self._take_usage(usage)
@@ -400,53 +523,144 @@ def stream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) 
     """Stream one assistant step, retrying rate limits and server errors that happen before any output.
 
     Raises a `KitError` when nothing usable arrived, or `StreamBroken` carrying the partial step when
-    the stream failed, was dropped without a finish reason, or was interrupted with Ctrl-C.
+    the stream failed, was dropped without a finish reason, or was interrupted with Ctrl-C (the HTTP
+    response is closed at once).
     """
+    scripted = scripted_model(req.model)
+    if scripted is not None:
+        return scripted.answer(req, on_event)
+    router = _router_for(req.model)
+    if router is not None and (sent := router.call("stream", (req,), on_event)) is not IN_PROCESS:
+        return sent
     litellm = load_litellm()
     attempt = 0
     while True:
-        response = LLMResponse(model=req.model, provider=provider_of(req.model))
-        assembler = _Assembler(response, on_event)
-        received = False
+        assembler = _Assembler(LLMResponse(model=req.model, provider=provider_of(req.model)), on_event)
         stream: Any = None
         try:
-            stream = litellm.completion(**_completion_kwargs(req, stream=True))
-            if stream is None:  # litellm swallowed an error it thought it could fix
-                raise errors.ProviderError(f"{req.api_base or provider_of(req.model)} rejected the request")
-            for chunk in stream:
-                received = True
-                assembler.feed(chunk)
+            with _own_call():
+                stream = _opened(litellm.completion(**_completion_kwargs(req, stream=True)), req)
+                for chunk in stream:
+                    assembler.feed(chunk)
         except KeyboardInterrupt as exc:
-            assembler.finish()
-            response.stop_reason = "aborted"
-            raise StreamBroken(exc, response) from None
-        except errors.KitError:
-            raise
+            _close(stream)
+            raise _broken_off(assembler, exc) from None
         except Exception as exc:
-            error = map_error(exc, req.model, req.api_base)
-            if not received and isinstance(error, RETRYABLE) and attempt < req.max_retries:
-                delay = _retry_delay(exc, attempt)
-                on_event(StreamEvent("retry", f"{error.message}; retrying in {delay:.1f}s"))
-                time.sleep(delay)
-                attempt += 1
-                continue
-            if not received:
-                raise error from None
-            assembler.finish()
-            response.stop_reason = "error"
-            raise StreamBroken(_mid_stream_error(exc, error, req.timeout), response) from None
-        assembler.finish()
-        response.usage.cost_usd = _cost(litellm, req.model, response.usage)
-        # litellm invents finish_reason "stop" when a stream is cut off cleanly; its wrapper still
-        # knows whether the provider really sent one.
-        if getattr(stream, "received_finish_reason", "unknown") is None or assembler.finish_reason is None:
-            # litellm can end a dropped stream without raising: no finish reason means it was cut off.
-            response.stop_reason = "error"
-            raise StreamBroken(
-                errors.IncompleteResponseError("the stream ended before the answer finished (incomplete)"),
-                response,
-            )
-        return response
+            _close(stream)
+            delay = _retry_delay_or_raise(exc, req, assembler, attempt, on_event)
+            time.sleep(delay)
+            attempt += 1
+            continue
+        return _finished(litellm, req, stream, assembler)
+
+
+async def astream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], None]) -> LLMResponse:
+    """`stream_completion` on litellm's async client (`acompletion`), so many conversations share one
+    event loop instead of a thread each. Cancelling the task closes the HTTP response at once and
+    raises `StreamBroken` (cause `kit_py.errors.Cancelled`) with what arrived."""
+    scripted = scripted_model(req.model)
+    if scripted is not None:
+        return scripted.answer(req, on_event)
+    router = _router_for(req.model)
+    if router is not None and (sent := await router.acall("stream", (req,), on_event)) is not IN_PROCESS:
+        return sent
+    litellm = load_litellm()
+    attempt = 0
+    while True:
+        assembler = _Assembler(LLMResponse(model=req.model, provider=provider_of(req.model)), on_event)
+        stream: Any = None
+        try:
+            with _own_call():
+                stream = _opened(await litellm.acompletion(**_completion_kwargs(req, stream=True)), req)
+                async for chunk in stream:
+                    assembler.feed(chunk)
+        except asyncio.CancelledError:
+            await _aclose(stream)
+            raise _broken_off(assembler, errors.Cancelled("cancelled")) from None
+        except Exception as exc:
+            await _aclose(stream)
+            delay = _retry_delay_or_raise(exc, req, assembler, attempt, on_event)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                raise _broken_off(assembler, errors.Cancelled("cancelled")) from None
+            attempt += 1
+            continue
+        return _finished(litellm, req, stream, assembler)
+
+
+def _opened(stream: Any, req: LLMRequest) -> Any:
+    if stream is None:  # litellm swallowed an error it thought it could fix
+        raise errors.ProviderError(
+            f"{req.api_base or provider_of(req.model)} rejected the request", provider=provider_of(req.model)
+        )
+    return stream
+
+
+def _close(stream: Any) -> None:
+    """Close the HTTP response under litellm's stream wrapper (the provider sees the connection end)."""
+    close = getattr(getattr(stream, "completion_stream", None), "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            close()
+
+
+async def _aclose(stream: Any) -> None:
+    if stream is not None and hasattr(stream, "aclose"):
+        with contextlib.suppress(Exception):
+            await stream.aclose()
+
+
+def _broken_off(assembler: _Assembler, cause: errors.KitError | KeyboardInterrupt) -> StreamBroken:
+    """The step as far as it got, for an interrupted or cancelled stream (stop reason "aborted")."""
+    assembler.finish()
+    assembler.response.stop_reason = "aborted"
+    return StreamBroken(cause, assembler.response)
+
+
+def _retry_delay_or_raise(
+    exc: Exception,
+    req: LLMRequest,
+    assembler: _Assembler,
+    attempt: int,
+    on_event: Callable[[StreamEvent], None],
+) -> float:
+    """How long to wait before trying again, or raise what the failure means for the turn: a `KitError`
+    when nothing arrived, `StreamBroken` with the partial step when the stream broke mid-answer."""
+    if isinstance(exc, errors.KitError):
+        raise exc
+    error = map_error(exc, req.model, req.api_base)
+    if not assembler.received and isinstance(error, RETRYABLE) and attempt < req.max_retries:
+        delay = _retry_delay(exc, attempt)
+        on_event(StreamEvent("retry", f"{error.message}; retrying in {delay:.1f}s"))
+        return delay
+    if not assembler.received:
+        raise error from exc
+    assembler.finish()
+    assembler.response.stop_reason = "error"
+    broken = _mid_stream_error(exc, error, req.timeout)
+    if isinstance(broken, errors.AgentError):
+        broken.provider = provider_of(req.model)
+    broken.__cause__ = exc
+    raise StreamBroken(broken, assembler.response) from exc
+
+
+def _finished(litellm: Any, req: LLMRequest, stream: Any, assembler: _Assembler) -> LLMResponse:
+    assembler.finish()
+    response = assembler.response
+    response.usage.cost_usd = _cost(litellm, req.model, response.usage)
+    # litellm invents finish_reason "stop" when a stream is cut off cleanly; its wrapper still
+    # knows whether the provider really sent one.
+    if getattr(stream, "received_finish_reason", "unknown") is None or assembler.finish_reason is None:
+        # litellm can end a dropped stream without raising: no finish reason means it was cut off.
+        response.stop_reason = "error"
+        raise StreamBroken(
+            errors.IncompleteResponseError(
+                "the stream ended before the answer finished (incomplete)", provider=response.provider
+            ),
+            response,
+        )
+    return response
 
 
 def _mid_stream_error(exc: Exception, error: errors.KitError, timeout: float) -> errors.KitError:
@@ -463,11 +677,18 @@ def _mid_stream_error(exc: Exception, error: errors.KitError, timeout: float) ->
 
 def complete_text(req: LLMRequest) -> tuple[str, Usage]:
     """A non-streaming request returning only the text (summaries, structured output)."""
+    scripted = scripted_model(req.model)
+    if scripted is not None:
+        return scripted.complete(req)
+    router = _router_for(req.model)
+    if router is not None and (done := router.call("complete", (req,))) is not IN_PROCESS:
+        return done
     litellm = load_litellm()
     try:
-        result = litellm.completion(**_completion_kwargs(req, stream=False))
+        with _own_call():
+            result = litellm.completion(**_completion_kwargs(req, stream=False))
     except Exception as exc:
-        raise map_error(exc, req.model, req.api_base) from None
+        raise map_error(exc, req.model, req.api_base) from exc
     usage = Usage()
     raw = getattr(result, "usage", None)
     if raw:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,37 @@ class Usage:
             "cache_creation_tokens": self.cache_creation_tokens,
             "cost_usd": self.cost_usd,
         }
+
+
+@dataclass
+class UsageTotals(Usage):
+    """Usage summed over a session, with how many messages and answers it took."""
+
+    messages: int = 0
+    answers: int = 0
+
+
+def usage_totals(entries: list[dict[str, Any]]) -> UsageTotals:
+    """Sum the usage of every assistant message in the session (all branches: it is what was paid)."""
+    totals = UsageTotals()
+    for entry in entries:
+        if entry.get("type") != "message":
+            continue
+        totals.messages += 1
+        if entry.get("role") != "assistant":
+            continue
+        totals.answers += 1
+        usage = entry.get("usage")
+        if isinstance(usage, dict):
+            totals.add(Usage.from_dict(usage))
+    return totals
+
+
+def format_cost(cost: float | None) -> str:
+    """Dollars with sensible precision; 'n/a' when the provider's price is unknown."""
+    if cost is None:
+        return "n/a"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
 
 
 @dataclass
@@ -126,5 +159,30 @@ class StreamBroken(errors.KitError):
 
 
 def provider_of(model: str) -> str:
-    """Provider prefix of a litellm model string, without importing litellm for the common form."""
-    return model.split("/", 1)[0] if "/" in model else "openai"
+    """The provider of a litellm model string: its prefix, or for a bare name (`claude-opus-4-6`)
+    litellm's own lookup (`anthropic`) once litellm is imported, as it is before any request (or
+    what the warm worker's litellm said, see `learn_provider`)."""
+    if "/" in model:
+        return model.split("/", 1)[0]
+    if model in _learned:
+        return _learned[model]
+    return _bare_provider(model) if "litellm" in sys.modules else "openai"
+
+
+_learned: dict[str, str] = {}
+
+
+def learn_provider(model: str, provider: str) -> None:
+    """Remember the provider litellm gave a bare model name in the warm worker (kit_py/llm/worker/),
+    for a process that has not imported litellm itself."""
+    _learned[model] = provider
+
+
+@functools.lru_cache(maxsize=256)
+def _bare_provider(model: str) -> str:
+    import litellm
+
+    try:
+        return str(litellm.get_llm_provider(model)[1])
+    except Exception:  # unknown to litellm: the OpenAI-compatible default, as litellm's own clients use
+        return "openai"

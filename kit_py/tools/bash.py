@@ -7,6 +7,7 @@ process, does it: see _Watchdog.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import select
@@ -17,9 +18,10 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from kit_py.text import signal_name
 from kit_py.tools.base import Tool, ToolContext, ToolError, ToolInterrupted, ToolResult
 from kit_py.tools.text import tail_lines
 
@@ -185,6 +187,17 @@ _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.forget_after_fork)
 
 
+def guard_process_group(pgid: int) -> None:
+    """Have the watchdog stop this process group too if kit dies (MCP servers: kit_py/tools/mcp)."""
+    _WATCHDOG.ready()
+    _WATCHDOG.watch(pgid)
+
+
+def unguard_process_group(pgid: int) -> None:
+    """The group's leader has exited: the watchdog forgets the group once nothing is left in it."""
+    _WATCHDOG.release(pgid)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Stop the whole process group: SIGTERM, then SIGKILL for anything still alive."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -257,10 +270,25 @@ def _stop(proc: subprocess.Popen[bytes], sink: _Sink, why: str) -> str:
     return why
 
 
+def _live_output(on_output: Callable[[str], None] | None) -> Callable[[bytes], None] | None:
+    """Output bytes as text for `ToolContext.on_output`; a character split between two reads stays whole."""
+    if on_output is None:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def show(chunk: bytes) -> None:
+        text = decoder.decode(chunk)
+        if text:
+            on_output(text)
+
+    return show
+
+
 def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolContext) -> str | None:
     """Copy output until the command ends; returns "timed_out" or "aborted" if it was stopped."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
+    show = _live_output(ctx.on_output)
     deadline = time.monotonic() + timeout
     exited_at: float | None = None
     while True:
@@ -276,6 +304,8 @@ def _pump(proc: subprocess.Popen[bytes], sink: _Sink, timeout: float, ctx: ToolC
             if not chunk:
                 return None
             sink.write(chunk)
+            if show is not None:
+                show(chunk)
         if proc.poll() is not None:
             if exited_at is None:
                 exited_at = now
@@ -392,8 +422,10 @@ def _result(
     elif stopped == "interrupted":
         details["aborted"] = True
         parts.append("[interrupted by the user (Ctrl-C); its process group was killed.]")
-    elif exit_code != 0:
+    elif exit_code > 0:
         parts.append(f"[Exit code {exit_code}]")
+    elif exit_code < 0:
+        parts.append(f"[Killed by {signal_name(-exit_code)}]")
     return ToolResult("\n".join(parts), is_error=bool(stopped) or exit_code != 0, details=details)
 
 
