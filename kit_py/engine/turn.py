@@ -8,7 +8,6 @@ without a result.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import threading
 import time
@@ -116,6 +115,8 @@ async def arun_turn(
     command is killed) and their results recorded; then `TurnFailed` is raised with cause
     `kit_py.errors.Cancelled` (faces turn it back into `asyncio.CancelledError`).
     """
+    import asyncio  # only async callers (the API) need it: not imported at start-up
+
     cancel = threading.Event()
     plan = _turn_plan(session, settings, opening, emit, tool_setup, said, cancel)
     loop_token = coroutines.home_loop.set(asyncio.get_running_loop())  # async callbacks run here
@@ -161,6 +162,8 @@ async def _in_thread(work: Callable[[], Any], cancel: threading.Event) -> Any:
     """Blocking work off the event loop. A cancellation sets `cancel` (running tools stop, the rest
     are answered "interrupted") and still waits for the thread, so what it did is recorded; the plan
     then ends the turn as cancelled."""
+    import asyncio
+
     future = asyncio.ensure_future(asyncio.to_thread(work))
     while True:
         try:

@@ -7,7 +7,6 @@ returns the assembled assistant parts.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -558,6 +557,8 @@ async def astream_completion(req: LLMRequest, on_event: Callable[[StreamEvent], 
     """`stream_completion` on litellm's async client (`acompletion`), so many conversations share one
     event loop instead of a thread each. Cancelling the task closes the HTTP response at once and
     raises `StreamBroken` (cause `kit_py.errors.Cancelled`) with what arrived."""
+    import asyncio  # here, not at the top: the `kit` command never needs it (start-up time)
+
     scripted = scripted_model(req.model)
     if scripted is not None:
         return scripted.answer(req, on_event)

@@ -7,11 +7,13 @@ running event loop (Jupyter, a FastAPI handler), where `asyncio.run` refuses to 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Coroutine
 from contextvars import ContextVar, copy_context
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # asyncio is imported where it runs: `kit "prompt"` never needs it (start-up time)
+    import asyncio
 
 T = TypeVar("T")
 
@@ -23,6 +25,8 @@ the objects they use (clients, locks) belong."""
 
 def run_coroutine(awaitable: Awaitable[T]) -> T:
     """The awaitable's result, waited for from synchronous code."""
+    import asyncio
+
     coroutine = _as_coroutine(awaitable)
     loop = home_loop.get()
     if loop is not None and loop.is_running() and not _runs_here(loop):
@@ -33,6 +37,8 @@ def run_coroutine(awaitable: Awaitable[T]) -> T:
 
 
 def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
+    import asyncio
+
     if asyncio.iscoroutine(awaitable):
         return awaitable
 
@@ -43,6 +49,8 @@ def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
 
 
 def _loop_running_here() -> bool:
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -51,6 +59,8 @@ def _loop_running_here() -> bool:
 
 
 def _runs_here(loop: asyncio.AbstractEventLoop) -> bool:
+    import asyncio
+
     try:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
@@ -58,6 +68,8 @@ def _runs_here(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def _in_own_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     outcome: dict[str, Any] = {}
     context = copy_context()
 
