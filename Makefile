@@ -15,8 +15,9 @@ $(STAMP): requirements.lock requirements-dev.lock requirements-local.lock pyproj
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Three workers on two cores: the pty and subprocess tests spend much of their time waiting.
 test: install
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 3
 
 # End to end against the real embedded local model (tests/local/; `make test` leaves them out).
 test-local: install
